@@ -1,0 +1,204 @@
+"""Per-example GAN losses, all to be MINIMISED.
+
+Every function here is a pure function of tensors that returns one value per example (shape `[B]`);
+the reduction to a scalar happens in one place, `distribute.replica_loss`, so that gradients are the
+same whatever the number of replicas (Keras 3 sums gradients across replicas).
+
+Notation: `logits` is the adversarial logit `D_b(x)` of shape `[B]`, `class_logits` the auxiliary
+classifier's logits `D_c(x)` of shape `[B, C]`, `labels` int `[B]`.
+
+The loss *compositions* (`FastGANLoss`, `RobGANLoss`) bundle the D-real, D-fake and G parts of one
+paper's objective so that an algorithm takes a single gin reference (`FastGAN.loss = @RobGANLoss()`
+is the "revert to RobGAN loss" ablation of 000 Table 2).
+"""
+
+import gin
+import tensorflow as tf
+
+
+# --- adversarial terms -------------------------------------------------------------------------
+
+@gin.register
+def hinge_d_real(logits):
+    """`relu(1 - D(x_r))` (000 eq. 13, real part)."""
+    return tf.nn.relu(1.0 - logits)
+
+
+@gin.register
+def hinge_d_fake(logits):
+    """`relu(1 + D(x_f))` (000 eq. 13, fake part)."""
+    return tf.nn.relu(1.0 + logits)
+
+
+@gin.register
+def hinge_g(logits):
+    """`-D(x_f)` (000 eq. 14, adversarial part)."""
+    return -logits
+
+
+@gin.register
+def nonsaturating_d_real(logits):
+    """`-log sigmoid(D(x_r)) = softplus(-D(x_r))`: BCE with target "real"."""
+    return tf.nn.softplus(-logits)
+
+
+@gin.register
+def nonsaturating_d_fake(logits):
+    """`-log(1 - sigmoid(D(x_f))) = softplus(D(x_f))`: BCE with target "fake"."""
+    return tf.nn.softplus(logits)
+
+
+@gin.register
+def nonsaturating_g(logits):
+    """`-log sigmoid(D(G(z)))`: the non-saturating generator loss."""
+    return tf.nn.softplus(-logits)
+
+
+@gin.register
+def wasserstein_d_real(logits):
+    return -logits
+
+
+@gin.register
+def wasserstein_d_fake(logits):
+    return logits
+
+
+@gin.register
+def wasserstein_g(logits):
+    return -logits
+
+
+@gin.register
+def least_squares_d_real(logits):
+    """`(D(x_r) - 1)^2 / 2` (LSGAN with a-b-c = 0-1-1)."""
+    return 0.5 * tf.square(logits - 1.0)
+
+
+@gin.register
+def least_squares_d_fake(logits):
+    return 0.5 * tf.square(logits)
+
+
+@gin.register
+def least_squares_g(logits):
+    return 0.5 * tf.square(logits - 1.0)
+
+
+# --- classification terms ----------------------------------------------------------------------
+
+def classification_ce(labels, class_logits):
+    """Softmax cross-entropy `CE(y, D_c(x))`, `[B]`."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=class_logits)
+
+
+KL_UNIFORM_TO_PRED = "uniform_to_pred"
+KL_PRED_TO_UNIFORM = "pred_to_uniform"
+
+
+def kl_to_uniform(class_logits, direction=KL_UNIFORM_TO_PRED):
+    """KL divergence between the classifier's prediction `p = softmax(D_c(x))` and uniform `U`.
+
+    Args:
+        class_logits: `[B, C]`.
+        direction: `"uniform_to_pred"` gives `KL(U || p) = -log C - mean_k log p_k` (what the
+            authors' code computes, the default); `"pred_to_uniform"` gives
+            `KL(p || U) = sum_k p_k log p_k + log C` (what 000 eq. 13 writes).
+
+    Returns:
+        `[B]`, non-negative, zero exactly when `p` is uniform.
+    """
+    log_p = tf.nn.log_softmax(class_logits, axis=-1)
+    num_classes = tf.cast(tf.shape(class_logits)[-1], log_p.dtype)
+    if direction == KL_UNIFORM_TO_PRED:
+        return -tf.math.log(num_classes) - tf.reduce_mean(log_p, axis=-1)
+    if direction == KL_PRED_TO_UNIFORM:
+        return tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1) + tf.math.log(num_classes)
+    raise ValueError(
+        f"kl_direction must be {KL_UNIFORM_TO_PRED!r} or {KL_PRED_TO_UNIFORM!r}, "
+        f"got {direction!r}")
+
+
+# --- compositions ------------------------------------------------------------------------------
+
+def _require_class_logits(outputs, who):
+    class_logits = outputs.get("class_logits")
+    if class_logits is None:
+        raise ValueError(
+            f"{who} needs a discriminator with an auxiliary-classifier head "
+            "(ResNetDiscriminator.head = 'ac'); the discriminator returned no 'class_logits'.")
+    return class_logits
+
+
+@gin.configurable
+class FastGANLoss:
+    """The improved loss of FastGAN (000 eq. 13-14; 002 eq. 3.1-3.2).
+
+    - `L_D^r = relu(1 - D_b(x_r+delta)) + CE(y_r, D_c(x_r+delta))`
+    - `L_D^f = relu(1 + D_b(x_f)) + alpha_fc * KL(U || softmax(D_c(x_f)))`
+    - `L_G   = -D_b(x_f) + alpha_gc * CE(y_f, D_c(x_f))`
+
+    Args:
+        alpha_gc: weight of the generator's classification term (1.0 CIFAR10/ImageNet-143, 0.2
+            CIFAR100/ImageNet).
+        alpha_fc: weight of the KL-to-uniform term on fakes (1.0; 0.05 ImageNet). `0` is the
+            "disable KL term" ablation of 000 Table 2.
+        kl_direction: see `kl_to_uniform`.
+    """
+
+    def __init__(self, alpha_gc=1.0, alpha_fc=1.0, kl_direction=KL_UNIFORM_TO_PRED):
+        if kl_direction not in (KL_UNIFORM_TO_PRED, KL_PRED_TO_UNIFORM):
+            raise ValueError(
+                f"FastGANLoss.kl_direction must be {KL_UNIFORM_TO_PRED!r} or "
+                f"{KL_PRED_TO_UNIFORM!r}, got {kl_direction!r}")
+        self.alpha_gc = float(alpha_gc)
+        self.alpha_fc = float(alpha_fc)
+        self.kl_direction = kl_direction
+
+    def d_real(self, outputs, labels):
+        """Per-example `L_D^r` and its parts, from the discriminator's output dict on reals."""
+        class_logits = _require_class_logits(outputs, "FastGANLoss")
+        adv = hinge_d_real(outputs["logits"])
+        cls = classification_ce(labels, class_logits)
+        return adv + cls, {"d_real_adv": adv, "d_real_class": cls}
+
+    def d_fake(self, outputs, labels):
+        """Per-example `L_D^f`; `labels` are unused (the KL term ignores y_f by design)."""
+        del labels
+        class_logits = _require_class_logits(outputs, "FastGANLoss")
+        adv = hinge_d_fake(outputs["logits"])
+        kl = kl_to_uniform(class_logits, self.kl_direction)
+        return adv + self.alpha_fc * kl, {"d_fake_adv": adv, "d_fake_kl": kl}
+
+    def g(self, outputs, labels):
+        class_logits = _require_class_logits(outputs, "FastGANLoss")
+        adv = hinge_g(outputs["logits"])
+        cls = classification_ce(labels, class_logits)
+        return adv + self.alpha_gc * cls, {"g_adv": adv, "g_class": cls}
+
+
+@gin.configurable
+class RobGANLoss:
+    """RobGAN's loss (002 eq. 2.2-2.3): BCE adversarial terms, AC loss on reals only for D.
+
+    - `L_D = BCE(real, D_b(x_r+sigma)) + CE(y_r, D_c(x_r+sigma)) + BCE(fake, D_b(x_f))`
+    - `L_G = BCE(real, D_b(x_f)) + CE(y_f, D_c(x_f))`
+    """
+
+    def d_real(self, outputs, labels):
+        class_logits = _require_class_logits(outputs, "RobGANLoss")
+        adv = nonsaturating_d_real(outputs["logits"])
+        cls = classification_ce(labels, class_logits)
+        return adv + cls, {"d_real_adv": adv, "d_real_class": cls}
+
+    def d_fake(self, outputs, labels):
+        del labels
+        adv = nonsaturating_d_fake(outputs["logits"])
+        return adv, {"d_fake_adv": adv}
+
+    def g(self, outputs, labels):
+        class_logits = _require_class_logits(outputs, "RobGANLoss")
+        adv = nonsaturating_g(outputs["logits"])
+        cls = classification_ce(labels, class_logits)
+        return adv + cls, {"g_adv": adv, "g_class": cls}
