@@ -1,0 +1,14 @@
+"""Training algorithms: `GANTrainer` subclasses that override only their D / G steps.
+
+Registered with `gin.external_configurable` (a `@gin.configurable` decorator on a Keras Model
+subclass breaks Keras 3 model creation).
+"""
+
+import gin
+
+from tfgan_fast.algorithms.base import GANTrainer, make_optimizer, normal_latents, uniform_latents
+from tfgan_fast.algorithms.fastgan import FastGAN
+
+gin.external_configurable(FastGAN, module="tfgan_fast")
+
+__all__ = ["GANTrainer", "FastGAN", "make_optimizer", "normal_latents", "uniform_latents"]

@@ -1,0 +1,219 @@
+"""`GANTrainer`: the one training loop every algorithm shares.
+
+`train_step` calls `discriminator_step` `n_disc` times and `generator_step` once, then advances the
+iteration counter; an algorithm overrides only those steps (and, if it keeps state such as
+FastGAN's perturbation, `build_state` / `initialize_state` / `checkpoint_items`).
+
+Randomness has one owner: every random tensor of a step is drawn *statelessly* from
+`(seed, iteration, salt)` for the global batch and sliced per replica, so a step is reproducible,
+a resumed run continues the same random stream, and the result does not depend on the number of
+replicas.
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+from tfgan_fast import distribute
+
+# Salts that keep the random streams of one iteration apart.
+SALT_D_LATENTS = 1
+SALT_D_LABELS = 2
+SALT_G_LATENTS = 3
+SALT_G_LABELS = 4
+SALT_STATE_INIT = 15
+_SALTS_PER_ITERATION = 16
+
+
+@gin.register
+def normal_latents(shape, seed):
+    """`z ~ N(0, I)` (FastGAN, SNGAN)."""
+    return tf.random.stateless_normal(shape, seed=seed)
+
+
+@gin.register
+def uniform_latents(shape, seed):
+    """`z ~ U(-1, 1)` (LOGAN)."""
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
+
+
+@gin.configurable(denylist=["iteration"])
+def make_optimizer(iteration, optimizer_cls=keras.optimizers.Adam, schedule=None,
+                   learning_rate=2e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8):
+    """An optimiser whose learning rate follows `schedule(iteration)`.
+
+    Args:
+        iteration: the trainer's iteration variable (schedules count iterations, not optimiser
+            steps: FastGAN's D optimiser steps M times per iteration).
+        optimizer_cls: a Keras optimiser class taking `beta_1`, `beta_2`, `epsilon` (Adam).
+        schedule: a `LearningRateSchedule` of the iteration, or None for a constant
+            `learning_rate`.
+        learning_rate: used when `schedule` is None.
+        beta_1, beta_2, epsilon: Adam's; 000 uses (0, 0.9), PyTorch's epsilon 1e-8.
+    """
+    lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
+    return optimizer_cls(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+
+class GANTrainer(keras.Model):
+    """Class-conditional (or unconditional, `num_classes=0`) GAN trainer.
+
+    Args:
+        generator: `G(z, labels, training)` -> images `[B, H, W, C]` in [-1, 1].
+        discriminator: `D(images, labels, training)` -> dict with `"logits"` `[B]` and, for
+            auxiliary-classifier heads, `"class_logits"` `[B, C]`.
+        z_dim: latent size.
+        num_classes: C; 0 for unconditional models (labels are then ignored).
+        n_disc: discriminator steps per iteration; each consumes its own real batch.
+        seed: owner of every random tensor drawn by the trainer.
+        latent_sampler: `fn(shape, seed) -> z`.
+    """
+
+    def __init__(self, generator, discriminator, z_dim, num_classes, n_disc=1, seed=0,
+                 latent_sampler=normal_latents, **kwargs):
+        super().__init__(**kwargs)
+        if n_disc < 1:
+            raise ValueError(f"n_disc must be >= 1, got {n_disc}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.z_dim = int(z_dim)
+        self.num_classes = int(num_classes)
+        self.n_disc = int(n_disc)
+        self.seed = int(seed)
+        self.latent_sampler = latent_sampler
+        self.iteration = self.add_weight(
+            name="iteration", shape=(), dtype="int64", initializer="zeros", trainable=False,
+            aggregation="only_first_replica")
+        self.g_optimizer = None
+        self.d_optimizer = None
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    @property
+    def real_batches_per_iteration(self):
+        """How many per-replica real batches one `train_step` consumes (the data is batched so)."""
+        return self.n_disc
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    def build_all(self, per_replica_batch_size, image_shape):
+        """Create every variable (nets, optimiser slots, algorithm state). Call inside the scope.
+
+        Keras would otherwise build the models by feeding data, or create optimiser slots lazily
+        inside the replica step, which fails under MirroredStrategy.
+        """
+        z = tf.zeros([2, self.z_dim])
+        labels = tf.zeros([2], tf.int32) if self.num_classes else None
+        images = self.generator(z, labels, training=False)
+        self.discriminator(images, labels, training=False)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.build_state(per_replica_batch_size, tuple(image_shape))
+        self.built = True
+
+    def build_state(self, per_replica_batch_size, image_shape):
+        """Create algorithm state variables (none in the base trainer)."""
+
+    def initialize_state(self):
+        """Initialise algorithm state; runs in replica context (`strategy.run`)."""
+
+    def checkpoint_items(self):
+        """Everything a checkpoint must hold to resume this trainer exactly."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer,
+            "iteration": self.iteration,
+        }
+
+    def call(self, inputs, training=False):
+        z, labels = inputs
+        return self.generator(z, labels, training=training)
+
+    # --- randomness -------------------------------------------------------------------------
+
+    def step_seed(self, salt):
+        """A `[2]` int64 seed unique to `(self.seed, iteration, salt)`."""
+        it = tf.cast(self.iteration, tf.int64)
+        return tf.stack([tf.constant(self.seed, tf.int64),
+                         it * _SALTS_PER_ITERATION + salt])
+
+    def sample_latents(self, local_batch, salt):
+        """This replica's rows of a global batch of latents, `[local_batch, z_dim]`."""
+        shape = [local_batch * distribute.num_replicas(), self.z_dim]
+        return distribute.replica_slice(self.latent_sampler(shape, self.step_seed(salt)))
+
+    def sample_labels(self, local_batch, salt):
+        """`y ~ Uniform{0..C-1}`, this replica's rows, int32 `[local_batch]`; None if C = 0."""
+        if not self.num_classes:
+            return None
+        n = local_batch * distribute.num_replicas()
+        labels = tf.random.stateless_uniform(
+            [n], seed=self.step_seed(salt), minval=0, maxval=self.num_classes, dtype=tf.int32)
+        return distribute.replica_slice(labels)
+
+    def sample_fakes(self, local_batch, latent_salt, label_salt, training=True):
+        z = self.sample_latents(local_batch, latent_salt)
+        labels = self.sample_labels(local_batch, label_salt)
+        return self.generator(z, labels, training=training), labels
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def train_step(self, data):
+        images, labels = data
+        chunks = self.real_batches_per_iteration
+        local_batch = images.shape[0] // chunks if images.shape[0] else None
+        if local_batch is None:
+            raise ValueError("the training data must have a static batch size "
+                             "(batch with drop_remainder=True)")
+        logs = {
+            "lr_d": tf.cast(self.d_optimizer.learning_rate, tf.float32),
+            "lr_g": tf.cast(self.g_optimizer.learning_rate, tf.float32),
+        }
+        for i in range(self.n_disc):
+            k = i % chunks
+            sl = slice(k * local_batch, (k + 1) * local_batch)
+            logs.update(self.discriminator_step(
+                images[sl], None if labels is None else labels[sl]))
+        logs.update(self.generator_step(local_batch))
+        self.iteration.assign_add(1)
+        return logs
+
+    def discriminator_step(self, real_images, real_labels):
+        """One D update; returns a dict of scalar logs (local means)."""
+        raise NotImplementedError
+
+    def generator_step(self, local_batch):
+        """One G update; returns a dict of scalar logs (local means)."""
+        raise NotImplementedError
+
+    # --- shared pieces --------------------------------------------------------------------------
+
+    def apply_d_gradients(self, loss, tape):
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    def standard_generator_step(self, local_batch, g_loss_fn):
+        """Fresh `z, y_f`; minimise `g_loss_fn(D(G(z, y_f)), y_f)` over G's weights.
+
+        Args:
+            g_loss_fn: `fn(d_outputs, labels) -> (per_example [B], parts dict of [B])`.
+        """
+        with tf.GradientTape() as tape:
+            fakes, fake_labels = self.sample_fakes(local_batch, SALT_G_LATENTS, SALT_G_LABELS)
+            outputs = self.discriminator(fakes, fake_labels, training=True)
+            per_example, parts = g_loss_fn(outputs, fake_labels)
+            loss = distribute.replica_loss(per_example)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        logs = {"g_loss": tf.reduce_mean(per_example)}
+        logs.update({k: tf.reduce_mean(v) for k, v in parts.items()})
+        return logs
+
+    def generate(self, z, labels=None):
+        """Images for evaluation and export (BN in inference mode)."""
+        return self.generator(z, labels, training=False)

@@ -1,0 +1,75 @@
+"""Where the device strategy is chosen, and how per-example values become global-batch losses.
+
+Keras 3 *sums* gradients across replicas, so a replica's loss must be its share of the global
+mean: `sum(per_example) / global_batch`. Random numbers are drawn for the global batch from a
+stateless seed and sliced per replica, so a step gives the same result on one device and on N
+replicas (tests check this on two logical CPUs).
+"""
+
+import gin
+import tensorflow as tf
+
+
+@gin.configurable
+def make_strategy(devices=None):
+    """The one place a `tf.distribute.Strategy` is chosen.
+
+    Args:
+        devices: optional list of device names (e.g. `["/cpu:0", "/cpu:1"]`) for a
+            `MirroredStrategy`; by default every visible GPU is used when there are several, the
+            single GPU when there is one, and the default (one-device) strategy otherwise.
+
+    Returns:
+        A `tf.distribute.Strategy`.
+    """
+    if devices:
+        return tf.distribute.MirroredStrategy(devices=list(devices))
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    if len(gpus) == 1:
+        return tf.distribute.OneDeviceStrategy("/gpu:0")
+    return tf.distribute.get_strategy()
+
+
+def num_replicas():
+    """Replicas in sync in the current (replica or cross-replica) context."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def replica_loss(per_example):
+    """This replica's share of the global-batch mean of `per_example` (`[B_local]` -> scalar).
+
+    Summed over replicas (as Keras 3 does with gradients) it gives the mean over the global batch.
+    """
+    per_example = tf.cast(per_example, tf.float32)
+    return tf.reduce_mean(per_example) / tf.cast(num_replicas(), tf.float32)
+
+
+def replica_slice(global_values):
+    """The rows of a global-batch tensor that belong to the current replica.
+
+    Args:
+        global_values: `[B_global, ...]` with `B_global` divisible by the replica count.
+
+    Returns:
+        `[B_global / R, ...]`: rows `[r * B_local, (r + 1) * B_local)` for replica `r`; the tensor
+        unchanged with one replica.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return global_values
+    n = context.num_replicas_in_sync
+    local = tf.shape(global_values)[0] // n
+    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * local
+    return global_values[start:start + local]
+
+
+def check_global_batch(global_batch_size, strategy):
+    """The per-replica batch size, or a clear error when the global one does not divide evenly."""
+    n = strategy.num_replicas_in_sync
+    if global_batch_size <= 0 or global_batch_size % n:
+        raise ValueError(
+            f"run.batch_size={global_batch_size} must be a positive multiple of the number of "
+            f"replicas ({n}) so that every replica gets the same share.")
+    return global_batch_size // n
