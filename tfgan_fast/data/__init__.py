@@ -1,0 +1,28 @@
+"""Input pipelines: TFDS image sets, local Fashion-MNIST IDX files, the shipped quickstart subset.
+
+Every source has `num_classes`, `image_shape` `(H, W, C)`, `name` and
+`make(batch_size, seed=0, input_context=None, repeat=True)` returning a `tf.data.Dataset` of
+`(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
+
+Importing this package registers the gin configurables `TFDSImages`, `FashionMNIST`,
+`QuickstartFashionMNIST` and `SyntheticImages` (benchmarks).
+"""
+from tfgan_fast.data.augment import random_flip_and_resized_crop
+from tfgan_fast.data.base import DataError
+from tfgan_fast.data.fashion_mnist import FashionMNIST
+from tfgan_fast.data.fashion_mnist import QuickstartFashionMNIST
+from tfgan_fast.data.idx import read_idx
+from tfgan_fast.data.idx import write_idx
+from tfgan_fast.data.synthetic import SyntheticImages
+from tfgan_fast.data.tfds_images import TFDSImages
+
+__all__ = [
+    "DataError",
+    "FashionMNIST",
+    "QuickstartFashionMNIST",
+    "SyntheticImages",
+    "TFDSImages",
+    "random_flip_and_resized_crop",
+    "read_idx",
+    "write_idx",
+]

@@ -1,0 +1,51 @@
+"""Random images of a given shape: for benchmarks and tests, never for training a real model."""
+
+import gin
+import tensorflow as tf
+
+
+@gin.configurable
+class SyntheticImages:
+    """A fixed pool of uniform-noise images in [-1, 1] with uniform labels.
+
+    Benchmarks measure the training step, not the input pipeline, so the pool is small, cached
+    and repeated; the images have the shape and class count of the data set they stand in for.
+
+    Args:
+        image_shape: `(H, W, C)`.
+        num_classes: C (0 for unconditional).
+        pool_size: how many distinct images to cycle through.
+    """
+
+    def __init__(self, image_shape=(32, 32, 3), num_classes=10, pool_size=256):
+        self._image_shape = tuple(int(s) for s in image_shape)
+        if len(self._image_shape) != 3 or min(self._image_shape) <= 0:
+            raise ValueError(f"SyntheticImages.image_shape must be (H, W, C), got {image_shape}")
+        self._num_classes = int(num_classes)
+        self._pool_size = int(pool_size)
+
+    @property
+    def num_classes(self):
+        return self._num_classes
+
+    @property
+    def image_shape(self):
+        return self._image_shape
+
+    @property
+    def name(self):
+        return "synthetic"
+
+    def make(self, batch_size, seed=0, input_context=None, repeat=True):
+        n = max(self._pool_size, batch_size)
+        images = tf.random.stateless_uniform((n,) + self._image_shape, seed=[seed, 0],
+                                             minval=-1.0, maxval=1.0)
+        labels = tf.random.stateless_uniform([n], seed=[seed, 1], minval=0,
+                                             maxval=max(self._num_classes, 1), dtype=tf.int32)
+        ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        if input_context is not None and input_context.num_input_pipelines > 1:
+            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        ds = ds.batch(batch_size, drop_remainder=True).cache()
+        if repeat:
+            ds = ds.repeat()
+        return ds.prefetch(tf.data.AUTOTUNE)
