@@ -1,0 +1,34 @@
+"""Generator and discriminator networks and their building blocks.
+
+`ResNetGenerator` and `ResNetDiscriminator` are registered with gin under those names via
+`gin.external_configurable` (decorating a `keras.Model` subclass with `@gin.configurable`
+breaks Keras 3 model creation).
+"""
+import gin
+
+from tfgan_fast.nets.layers import ACHead
+from tfgan_fast.nets.layers import ConditionalBatchNorm
+from tfgan_fast.nets.layers import ConvAvgPool2D
+from tfgan_fast.nets.layers import ProjectionHead
+from tfgan_fast.nets.layers import ResBlockDown
+from tfgan_fast.nets.layers import ResBlockUp
+from tfgan_fast.nets.layers import SyncBatchNorm
+from tfgan_fast.nets.layers import UpsampleConv2D
+from tfgan_fast.nets.resnet import ResNetDiscriminator
+from tfgan_fast.nets.resnet import ResNetGenerator
+
+gin.external_configurable(ResNetGenerator, name="ResNetGenerator")
+gin.external_configurable(ResNetDiscriminator, name="ResNetDiscriminator")
+
+__all__ = [
+    "ACHead",
+    "ConditionalBatchNorm",
+    "ConvAvgPool2D",
+    "ProjectionHead",
+    "ResBlockDown",
+    "ResBlockUp",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+    "SyncBatchNorm",
+    "UpsampleConv2D",
+]

@@ -1,0 +1,543 @@
+"""Building blocks of the SNGAN / WGAN-GP ResNets: batch norms, residual blocks, heads.
+
+All layers are channels-last (`[B, H, W, C]`), forward `**kwargs` to `keras.layers.Layer` and
+return every constructor argument from `get_config`, so `cls.from_config(layer.get_config())`
+rebuilds an identical layer. They work under `tf.function`, `tf.distribute.MirroredStrategy` and
+the `mixed_bfloat16` policy (batch statistics are always computed in float32).
+
+Initialisers follow the authors' code (SNGAN chainer / RobGAN and FastGAN PyTorch): Xavier-uniform
+with gain sqrt(2) in the residual 3x3 convolutions, gain 1 in shortcuts and linear layers, zero
+biases, and conditional-BN gains / offsets starting at 1 / 0.
+"""
+import keras
+import tensorflow as tf
+
+_SHORTCUT_MODES = ("always", "auto")
+
+
+def _residual_init():
+    # Xavier-uniform with gain sqrt(2): variance scale = gain^2. A fresh instance per layer:
+    # an unseeded Keras initialiser draws its seed once, so a shared one repeats its values.
+    return keras.initializers.VarianceScaling(scale=2.0, mode="fan_avg", distribution="uniform")
+
+
+def _linear_init():
+    return keras.initializers.GlorotUniform()
+
+
+def _maybe_spectral_norm(layer, spectral_norm):
+    """Wraps `layer` in Keras' `SpectralNormalization` (1 power iteration) when asked."""
+    if spectral_norm:
+        # The wrapper casts its output to its own input dtype: give it the wrapped layer's
+        # policy, or a float32 head would return bfloat16 under a mixed-precision policy.
+        return keras.layers.SpectralNormalization(layer, name=layer.name + "_sn",
+                                                  dtype=layer.dtype_policy)
+    return layer
+
+
+def _check_shortcut_mode(learnable_shortcut):
+    if learnable_shortcut not in _SHORTCUT_MODES:
+        raise ValueError(f"learnable_shortcut must be one of {_SHORTCUT_MODES}, got "
+                         f"{learnable_shortcut!r}.")
+
+
+def _num_replicas_in_sync():
+    """Number of replicas sharing the current step (1 outside a replica context)."""
+    ctx = tf.distribute.get_replica_context()
+    # In a cross-replica context (e.g. building a model directly under `strategy.scope()`), there
+    # is no batch to share statistics with.
+    return 1 if ctx is None else ctx.num_replicas_in_sync
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class SyncBatchNorm(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` with a fused single-replica training path.
+
+    With `synchronized=True` the batch moments of a training call are all-reduced over the
+    replicas (Keras' own implementation), so that an N-replica step normalises with the statistics
+    of the global batch, exactly like a one-device step on that batch. When only one replica is
+    in sync (the default strategy, or a one-device strategy) there is nothing to reduce and the
+    layer uses the fused `FusedBatchNormV3` kernel instead, which is much faster on CPU than
+    Keras' composite moments + `batch_normalization` ops (forward and, above all, backward).
+
+    Both paths normalise with the biased batch variance and feed the biased variance into the
+    moving average, so switching between them changes only rounding. Variables, config and
+    inference behaviour are those of the parent class.
+    """
+
+    def _use_fused_training_path(self, inputs, mask):
+        if mask is not None or self.renorm or len(inputs.shape) != 4:
+            return False
+        if self.axis not in (-1, 3):
+            return False
+        return not (self.synchronized and _num_replicas_in_sync() > 1)
+
+    def call(self, inputs, training=None, mask=None):
+        if training and self.trainable and self._use_fused_training_path(inputs, mask):
+            return self._fused_training_call(inputs)
+        return super().call(inputs, training=training, mask=mask)
+
+    def _fused_training_call(self, inputs):
+        # Statistics in float32 even under mixed precision, as the parent class does.
+        x = tf.cast(inputs, tf.float32)
+        channels = x.shape[-1]
+        scale = tf.convert_to_tensor(self.gamma) if self.scale else tf.ones([channels])
+        offset = tf.convert_to_tensor(self.beta) if self.center else tf.zeros([channels])
+        y, mean, unbiased_var = tf.compat.v1.nn.fused_batch_norm(
+            x, scale, offset, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+        # The fused kernel reports the Bessel-corrected variance; the parent class (and the
+        # synchronized path) average the biased one, so convert for identical moving statistics.
+        count = tf.cast(tf.size(x) // channels, tf.float32)
+        variance = unbiased_var * (count - 1.0) / tf.maximum(count, 1.0)
+        mean = tf.stop_gradient(mean)
+        variance = tf.stop_gradient(variance)
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(
+            self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return tf.cast(y, self.compute_dtype)
+
+
+def _three_to_four_taps(kernel, axis, pattern):
+    """Combines the 3 taps of a kernel axis into the 4 taps of a stride-2 equivalent."""
+    w0, w1, w2 = tf.split(kernel, 3, axis=axis)
+    if pattern == "pool":
+        return tf.concat([w0, w0 + w1, w1 + w2, w2], axis)
+    return tf.concat([w2, w1 + w2, w0 + w1, w0], axis)
+
+
+class _FixedConv3x3(keras.layers.Conv2D):
+    """A 3x3 / stride 1 / 'same' / channels-last `Conv2D` whose `call` is re-expressed."""
+
+    def __init__(self, filters, kernel_size=3, padding="same", **kwargs):
+        super().__init__(filters, kernel_size, padding=padding, **kwargs)
+        if (self.kernel_size != (3, 3) or self.padding != "same" or self.strides != (1, 1)
+                or self.dilation_rate != (1, 1) or self.groups != 1
+                or self.data_format != "channels_last"):
+            raise ValueError(f"{type(self).__name__} supports only a 3x3, stride 1, 'same', "
+                             "ungrouped, undilated, channels-last convolution.")
+
+    def _finish(self, outputs):
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class UpsampleConv2D(_FixedConv3x3):
+    """Nearest 2x upsampling followed by a 3x3 'same' convolution, in one transposed conv.
+
+    `UpsampleConv2D(f)(x) == Conv2D(f, 3, padding="same")(UpSampling2D(2)(x))` with the same
+    `[3, 3, C_in, f]` kernel and bias (so checkpoints, parameter counts and spectral norm are those
+    of the plain convolution), but each output pixel sees only 2x2 distinct inputs, so the 3x3 taps
+    are summed into a 4x4 stride-2 transposed-convolution kernel: 16 instead of 36 multiply-adds
+    per input pixel and channel pair (measured 2.3x faster forward + backward on CPU).
+
+    Call args:
+        inputs: `[B, H, W, C_in]`.
+
+    Returns:
+        `[B, 2H, 2W, filters]`.
+    """
+
+    def call(self, inputs):
+        # Output pixel 2i + a reads input rows {i - 1, i} (a = 0) or {i, i + 1} (a = 1), which
+        # makes the 4 taps [w2, w1 + w2, w0 + w1, w0] of a transposed conv with 'SAME' padding.
+        kernel = _three_to_four_taps(_three_to_four_taps(self.kernel, 0, "up"), 1, "up")
+        kernel = tf.transpose(kernel, [0, 1, 3, 2])  # transposed conv wants [h, w, out, in]
+        shape = tf.shape(inputs)
+        output_shape = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], self.filters])
+        outputs = tf.nn.conv2d_transpose(inputs, kernel, output_shape, strides=2,
+                                         padding="SAME")
+        outputs = tf.ensure_shape(outputs, self.compute_output_shape(inputs.shape))
+        return self._finish(outputs)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ConvAvgPool2D(_FixedConv3x3):
+    """A 3x3 'same' convolution followed by 2x2 average pooling, in one stride-2 convolution.
+
+    `ConvAvgPool2D(f)(x) == AveragePooling2D(2)(Conv2D(f, 3, padding="same")(x))` for even `H`,
+    `W`, with the same `[3, 3, C_in, f]` kernel and bias, computed as a 4x4 stride-2 convolution
+    whose taps are the averaged 3x3 taps: 16 instead of 36 multiply-adds per output pixel and
+    channel pair, and no full-resolution intermediate.
+
+    Call args:
+        inputs: `[B, H, W, C_in]`, `H` and `W` even.
+
+    Returns:
+        `[B, H/2, W/2, filters]`.
+    """
+
+    def call(self, inputs):
+        # Output i averages conv rows 2i and 2i + 1, i.e. input rows 2i - 1 .. 2i + 2 with taps
+        # [w0, w0 + w1, w1 + w2, w2] / 2 per axis; 'SAME' pads one row on each side.
+        kernel = _three_to_four_taps(_three_to_four_taps(self.kernel, 0, "pool"), 1, "pool")
+        outputs = tf.nn.conv2d(inputs, 0.25 * kernel, strides=2, padding="SAME")
+        return self._finish(outputs)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else h // 2, None if w is None else w // 2, self.filters)
+
+
+def _batch_norm(synchronized, momentum, epsilon, center=True, scale=True, name=None):
+    return SyncBatchNorm(momentum=momentum, epsilon=epsilon, center=center, scale=scale,
+                         synchronized=synchronized, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ConditionalBatchNorm(keras.layers.Layer):
+    """Categorical conditional batch norm (de Vries et al. 2017; SNGAN's generator).
+
+    `y = gamma[labels] * (x - mean) / sqrt(var + epsilon) + beta[labels]`, where the batch
+    statistics come from a `SyncBatchNorm(center=False, scale=False)` (global-batch moments under
+    a multi-replica strategy) and `gamma`, `beta` are two `Embedding(num_classes, C)` tables
+    initialised to 1 and 0.
+
+    Args:
+        num_classes: number of classes `K` (rows of the gamma / beta tables).
+        momentum: moving-average momentum of the batch statistics (chainer's `decay`).
+        epsilon: variance epsilon (SNGAN / RobGAN use 2e-5).
+        synchronized: compute batch moments over all replicas in sync.
+        **kwargs: forwarded to `keras.layers.Layer`.
+
+    Call args:
+        inputs: float `[B, ..., C]`.
+        labels: int `[B]` class ids in `[0, K)`.
+        training: batch statistics (True) or moving statistics (False / None).
+
+    Returns:
+        `[B, ..., C]` in the layer's compute dtype.
+    """
+
+    def __init__(self, num_classes, momentum=0.9, epsilon=2e-5, synchronized=True, **kwargs):
+        super().__init__(**kwargs)
+        if num_classes < 1:
+            raise ValueError(f"ConditionalBatchNorm needs num_classes >= 1, got {num_classes}.")
+        self.num_classes = num_classes
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.synchronized = synchronized
+
+    def build(self, inputs_shape):
+        channels = inputs_shape[-1]
+        self.bn = _batch_norm(self.synchronized, self.momentum, self.epsilon, center=False,
+                              scale=False, name="bn")
+        self.gamma = keras.layers.Embedding(self.num_classes, channels,
+                                            embeddings_initializer="ones", name="gamma")
+        self.beta = keras.layers.Embedding(self.num_classes, channels,
+                                           embeddings_initializer="zeros", name="beta")
+        self.bn.build(inputs_shape)
+        self.gamma.build((None,))
+        self.beta.build((None,))
+
+    def call(self, inputs, labels, training=None):
+        h = self.bn(inputs, training=training)
+        # [B, C] -> [B, 1, ..., 1, C] to broadcast over the spatial axes.
+        new_shape = [-1] + [1] * (len(inputs.shape) - 2) + [inputs.shape[-1]]
+        gamma = tf.reshape(self.gamma(labels), new_shape)
+        beta = tf.reshape(self.beta(labels), new_shape)
+        return h * tf.cast(gamma, h.dtype) + tf.cast(beta, h.dtype)
+
+    def compute_output_shape(self, inputs_shape, labels_shape=None):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, momentum=self.momentum,
+                      epsilon=self.epsilon, synchronized=self.synchronized)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ResBlockUp(keras.layers.Layer):
+    """Generator residual block of the SNGAN / WGAN-GP CIFAR ResNet.
+
+    Main path: BN -> ReLU -> [Up x2 nearest -> Conv3x3] -> BN -> ReLU -> Conv3x3, the bracket
+    computed by one `UpsampleConv2D` when upsampling.
+    Shortcut: [Up x2 nearest] -> Conv1x1, or the identity when `learnable_shortcut="auto"`,
+    the channels do not change and there is no upsampling. BN is `ConditionalBatchNorm` when
+    `num_classes > 0`, else a plain `SyncBatchNorm` with scale and offset. All convolutions have
+    biases.
+
+    Args:
+        filters: output channels (also the hidden channels).
+        num_classes: classes of the conditional BN; 0 for unconditional.
+        upsample: double the spatial size.
+        learnable_shortcut: "always" (a Conv1x1 in every block) or "auto" (only when the
+            channels change or the block upsamples, as in SNGAN's code).
+        sync_bn: compute batch moments over all replicas in sync.
+        momentum: BN moving-average momentum.
+        epsilon: BN variance epsilon.
+        **kwargs: forwarded to `keras.layers.Layer`.
+
+    Call args:
+        inputs: float `[B, H, W, C_in]`.
+        labels: int `[B]`; required when `num_classes > 0`, ignored otherwise.
+        training: use batch statistics in BN.
+
+    Returns:
+        `[B, 2H, 2W, filters]` (`[B, H, W, filters]` without upsampling).
+    """
+
+    def __init__(self, filters, num_classes=0, upsample=True, learnable_shortcut="always",
+                 sync_bn=True, momentum=0.9, epsilon=2e-5, **kwargs):
+        super().__init__(**kwargs)
+        _check_shortcut_mode(learnable_shortcut)
+        self.filters = filters
+        self.num_classes = num_classes
+        self.upsample = upsample
+        self.learnable_shortcut = learnable_shortcut
+        self.sync_bn = sync_bn
+        self.momentum = momentum
+        self.epsilon = epsilon
+
+    def _norm(self, name):
+        if self.num_classes > 0:
+            return ConditionalBatchNorm(self.num_classes, momentum=self.momentum,
+                                        epsilon=self.epsilon, synchronized=self.sync_bn, name=name)
+        return _batch_norm(self.sync_bn, self.momentum, self.epsilon, name=name)
+
+    def build(self, inputs_shape):
+        in_channels = inputs_shape[-1]
+        self.has_shortcut_conv = (self.learnable_shortcut == "always" or self.upsample
+                                  or in_channels != self.filters)
+        self.bn1 = self._norm("bn1")
+        self.bn2 = self._norm("bn2")
+        conv1_cls = UpsampleConv2D if self.upsample else keras.layers.Conv2D
+        self.conv1 = conv1_cls(self.filters, 3, padding="same",
+                               kernel_initializer=_residual_init(), name="conv1")
+        self.conv2 = keras.layers.Conv2D(self.filters, 3, padding="same",
+                                         kernel_initializer=_residual_init(), name="conv2")
+        self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
+        if self.has_shortcut_conv:
+            self.conv_sc = keras.layers.Conv2D(self.filters, 1, kernel_initializer=_linear_init(),
+                                               name="conv_sc")
+
+    def _bn(self, layer, h, labels, training):
+        if self.num_classes > 0:
+            return layer(h, labels, training=training)
+        return layer(h, training=training)
+
+    def call(self, inputs, labels=None, training=None):
+        if self.num_classes > 0 and labels is None:
+            raise ValueError(f"{self.name}: labels are required when num_classes > 0.")
+        h = tf.nn.relu(self._bn(self.bn1, inputs, labels, training))
+        h = self.conv1(h)  # upsamples too when self.upsample (UpsampleConv2D)
+        h = tf.nn.relu(self._bn(self.bn2, h, labels, training))
+        h = self.conv2(h)
+        sc = inputs
+        if self.has_shortcut_conv:
+            # A 1x1 convolution commutes with nearest upsampling, so convolve the small map:
+            # same function as Up -> Conv1x1, a quarter of the cost.
+            sc = self.conv_sc(sc)
+        if self.upsample:
+            sc = self.up(sc)
+        return h + sc
+
+    def compute_output_shape(self, inputs_shape, labels_shape=None):
+        b, h, w, _ = inputs_shape
+        if self.upsample:
+            h = None if h is None else 2 * h
+            w = None if w is None else 2 * w
+        return (b, h, w, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, num_classes=self.num_classes,
+                      upsample=self.upsample, learnable_shortcut=self.learnable_shortcut,
+                      sync_bn=self.sync_bn, momentum=self.momentum, epsilon=self.epsilon)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ResBlockDown(keras.layers.Layer):
+    """Discriminator residual block of the SNGAN / WGAN-GP CIFAR ResNet (no normalisation).
+
+    Regular block: main path ReLU -> Conv3x3 -> ReLU -> Conv3x3 [-> AvgPool2]; shortcut
+    Conv1x1 [-> AvgPool2] (or the identity, see `learnable_shortcut`).
+    Optimized (first) block, which sees the raw image: main path Conv3x3 -> ReLU -> Conv3x3
+    [-> AvgPool2]; shortcut [AvgPool2 ->] Conv1x1, always learnable.
+    When downsampling, the last Conv3x3 -> AvgPool2 of the main path runs as one
+    `ConvAvgPool2D`.
+
+    Args:
+        filters: output channels (also the hidden channels).
+        downsample: halve the spatial size with 2x2 average pooling.
+        optimized: the first-block variant without the leading ReLU.
+        learnable_shortcut: "always" (a Conv1x1 in every block, the FastGAN authors' code) or
+            "auto" (only when the channels change or the block downsamples, SNGAN's code).
+        spectral_norm: wrap every convolution in `keras.layers.SpectralNormalization`.
+        **kwargs: forwarded to `keras.layers.Layer`.
+
+    Call args:
+        inputs: float `[B, H, W, C_in]`.
+        training: updates the spectral-norm power iteration when True.
+
+    Returns:
+        `[B, H/2, W/2, filters]` (`[B, H, W, filters]` without downsampling).
+    """
+
+    def __init__(self, filters, downsample=True, optimized=False, learnable_shortcut="always",
+                 spectral_norm=False, **kwargs):
+        super().__init__(**kwargs)
+        _check_shortcut_mode(learnable_shortcut)
+        self.filters = filters
+        self.downsample = downsample
+        self.optimized = optimized
+        self.learnable_shortcut = learnable_shortcut
+        self.spectral_norm = spectral_norm
+
+    def _conv(self, kernel_size, initializer, name, cls=keras.layers.Conv2D):
+        conv = cls(self.filters, kernel_size, padding="same", kernel_initializer=initializer,
+                   name=name)
+        return _maybe_spectral_norm(conv, self.spectral_norm)
+
+    def build(self, inputs_shape):
+        in_channels = inputs_shape[-1]
+        self.has_shortcut_conv = (self.optimized or self.learnable_shortcut == "always"
+                                  or self.downsample or in_channels != self.filters)
+        self.conv1 = self._conv(3, _residual_init(), "conv1")
+        self.conv2 = self._conv(3, _residual_init(), "conv2",
+                                cls=ConvAvgPool2D if self.downsample else keras.layers.Conv2D)
+        if self.has_shortcut_conv:
+            self.conv_sc = self._conv(1, _linear_init(), "conv_sc")
+        self.pool = keras.layers.AveragePooling2D(2, name="pool")
+
+    def call(self, inputs, training=None):
+        h = inputs if self.optimized else tf.nn.relu(inputs)
+        h = self.conv1(h, training=training)
+        h = self.conv2(tf.nn.relu(h), training=training)  # pools too (ConvAvgPool2D)
+        # Average pooling and a 1x1 convolution (with bias) are both linear per pixel and
+        # commute, so pool first (the optimized block's order) at a quarter of the cost of
+        # SNGAN's Conv1x1 -> AvgPool order of the regular block: the same function.
+        sc = self.pool(inputs) if self.downsample else inputs
+        if self.has_shortcut_conv:
+            sc = self.conv_sc(sc, training=training)
+        return h + sc
+
+    def compute_output_shape(self, inputs_shape):
+        b, h, w, _ = inputs_shape
+        if self.downsample:
+            h = None if h is None else h // 2
+            w = None if w is None else w // 2
+        return (b, h, w, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(filters=self.filters, downsample=self.downsample, optimized=self.optimized,
+                      learnable_shortcut=self.learnable_shortcut,
+                      spectral_norm=self.spectral_norm)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ACHead(keras.layers.Layer):
+    """Auxiliary-classifier head: an adversarial logit and class logits on the same features.
+
+    `logits = phi @ w + b` and `class_logits = phi @ W_c + b_c` (AC-GAN; FastGAN's D).
+
+    Args:
+        num_classes: number of classes `K`.
+        spectral_norm: wrap both dense layers in `keras.layers.SpectralNormalization`.
+        **kwargs: forwarded to `keras.layers.Layer`; pass `dtype="float32"` to get float32
+            logits under a mixed-precision policy (the ResNet discriminator does).
+
+    Call args:
+        features: float `[B, F]`.
+        training: updates the spectral-norm power iteration when True.
+
+    Returns:
+        `{"logits": [B], "class_logits": [B, K]}` in the layer's compute dtype.
+    """
+
+    def __init__(self, num_classes, spectral_norm=False, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.spectral_norm = spectral_norm
+
+    def build(self, features_shape):
+        def dense(units, name):
+            return _maybe_spectral_norm(
+                keras.layers.Dense(units, kernel_initializer=_linear_init(), name=name,
+                                   dtype=self.dtype_policy), self.spectral_norm)
+
+        self.adv = dense(1, "adv")
+        self.cls = dense(self.num_classes, "cls")
+
+    def call(self, features, training=None):
+        logits = tf.squeeze(self.adv(features, training=training), axis=-1)
+        return {"logits": logits, "class_logits": self.cls(features, training=training)}
+
+    def compute_output_shape(self, features_shape):
+        return {"logits": (features_shape[0],),
+                "class_logits": (features_shape[0], self.num_classes)}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class ProjectionHead(keras.layers.Layer):
+    """SNGAN's projection head (Miyato & Koyama 2018, eq. 3).
+
+    `logits = psi(phi) + <V[y], phi>`, with `psi` a Dense(1) and `V` a `[K, F]` class-embedding
+    table. The lookup is a one-hot matmul with a bias-free Dense, which computes exactly
+    `Embedding(K, F)(y)` with the same `[K, F]` weight, because Keras' `SpectralNormalization`
+    cannot wrap an `Embedding` in a model (it casts the output to the integer label dtype and fixes
+    the batch size in its input spec); the Dense form lets `spectral_norm=True` normalise `V`
+    like SNGAN's `SNEmbedID`.
+
+    Args:
+        num_classes: number of classes `K`.
+        spectral_norm: wrap `psi` and `V` in `keras.layers.SpectralNormalization`.
+        **kwargs: forwarded to `keras.layers.Layer`.
+
+    Call args:
+        features: float `[B, F]` (phi).
+        labels: int `[B]` class ids.
+        training: updates the spectral-norm power iteration when True.
+
+    Returns:
+        `{"logits": [B]}` in the layer's compute dtype.
+    """
+
+    def __init__(self, num_classes, spectral_norm=False, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.spectral_norm = spectral_norm
+
+    def build(self, features_shape, labels_shape=None):
+        features = features_shape[-1]
+        self.psi = _maybe_spectral_norm(
+            keras.layers.Dense(1, kernel_initializer=_linear_init(), name="psi",
+                               dtype=self.dtype_policy), self.spectral_norm)
+        self.embed = _maybe_spectral_norm(
+            keras.layers.Dense(features, use_bias=False, kernel_initializer=_linear_init(),
+                               name="embed", dtype=self.dtype_policy), self.spectral_norm)
+        self.psi.build((None, features))
+        self.embed.build((None, self.num_classes))
+
+    def call(self, features, labels, training=None):
+        if labels is None:
+            raise ValueError(f"{self.name}: the projection head needs labels, got None.")
+        one_hot = tf.one_hot(tf.cast(labels, tf.int32), self.num_classes, dtype=features.dtype)
+        class_embedding = self.embed(one_hot, training=training)
+        projection = tf.reduce_sum(class_embedding * features, axis=-1)
+        return {"logits": tf.squeeze(self.psi(features, training=training), -1) + projection}
+
+    def compute_output_shape(self, features_shape, labels_shape=None):
+        return {"logits": (features_shape[0],)}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm)
+        return config
