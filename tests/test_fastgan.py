@@ -4,6 +4,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import attacks
 from tfgan_fast import losses
@@ -143,7 +144,7 @@ class MirroredEqualityTest(tf.test.TestCase):
             self.skipTest("needs 2 logical CPUs (tests/conftest.py)")
         schedule = ExponentialHalving(1e-2, kappa=10)
         one = _make(tf.distribute.get_strategy(), schedule=schedule)
-        two = _make(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), schedule=schedule)
+        two = _make(strategies.two_cpu_mirrored(), schedule=schedule)
         self.assertEqual(two.delta.shape[0], B // 2)
         _fit(one, steps=2)
         _fit(two, steps=2)

@@ -120,6 +120,10 @@ class GANTrainer(keras.Model):
     def initialize_state(self):
         """Initialise algorithm state; runs in replica context (`strategy.run`)."""
 
+    def state_variables(self):
+        """Algorithm state outside the networks (e.g. FastGAN's perturbation)."""
+        return []
+
     def checkpoint_items(self):
         """Everything a checkpoint must hold to resume this trainer exactly."""
         return {

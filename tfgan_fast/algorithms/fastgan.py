@@ -60,6 +60,9 @@ class FastGAN(base.GANTrainer):
                                      seed=[self.seed, base.SALT_STATE_INIT])
         self.delta.assign(distribute.replica_slice(init))
 
+    def state_variables(self):
+        return [self.delta]
+
     def checkpoint_items(self):
         items = super().checkpoint_items()
         items["delta"] = self.delta

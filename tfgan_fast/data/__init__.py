@@ -5,7 +5,8 @@ Every source has `num_classes`, `image_shape` `(H, W, C)`, `name` and
 `(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
 
 Importing this package registers the gin configurables `TFDSImages`, `FashionMNIST`,
-`QuickstartFashionMNIST` and `SyntheticImages` (benchmarks).
+`QuickstartFashionMNIST`, `SyntheticImages` (benchmarks) and `DataSpec`
+(a recorded shape, for tools that rebuild a trained model without its data).
 """
 from tfgan_fast.data.augment import random_flip_and_resized_crop
 from tfgan_fast.data.base import DataError
@@ -13,11 +14,13 @@ from tfgan_fast.data.fashion_mnist import FashionMNIST
 from tfgan_fast.data.fashion_mnist import QuickstartFashionMNIST
 from tfgan_fast.data.idx import read_idx
 from tfgan_fast.data.idx import write_idx
+from tfgan_fast.data.spec import DataSpec
 from tfgan_fast.data.synthetic import SyntheticImages
 from tfgan_fast.data.tfds_images import TFDSImages
 
 __all__ = [
     "DataError",
+    "DataSpec",
     "FashionMNIST",
     "QuickstartFashionMNIST",
     "SyntheticImages",

@@ -1,0 +1,30 @@
+"""tfgan_fast: fast, stable class-conditional GAN training (TensorFlow 2 / Keras 3)."""
+
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _requirements():
+    with open(os.path.join(HERE, "requirements.txt"), encoding="utf-8") as f:
+        return [line.split("#")[0].strip() for line in f
+                if line.split("#")[0].strip()]
+
+
+setup(
+    name="tfgan_fast",
+    version="0.1.0",
+    description="FastGAN, SNGAN, RobGAN, SAGAN, FARGAN and LOGAN on one Keras 3 trainer",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]),
+    package_data={"tfgan_fast.data": ["quickstart/*"]},
+    include_package_data=True,
+    install_requires=_requirements(),
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"]},
+    license="Apache-2.0",
+)

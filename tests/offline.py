@@ -1,0 +1,17 @@
+"""Offline TFDS for tests: `mock_data` plus a download-host probe that never touches the network.
+
+Under `tfds.testing.mock_data` a builder reports "not prepared", so `TFDSImages` would probe the
+download host before using the (mocked) download; the probe is patched to "reachable" here.
+"""
+
+import contextlib
+from unittest import mock
+
+import tensorflow_datasets as tfds
+
+
+@contextlib.contextmanager
+def mock_tfds(num_examples=64):
+    with tfds.testing.mock_data(num_examples=num_examples), mock.patch(
+            "tfgan_fast.data.tfds_images._host_reachable", return_value=True):
+        yield

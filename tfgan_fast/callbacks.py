@@ -1,0 +1,212 @@
+"""Keras callbacks of a training run: NaN guard, checkpoints, TensorBoard, progress.
+
+Order matters and `experiment.run` keeps it: the guard runs first, so a non-finite step never
+reaches the checkpoint callback, which itself refuses to save non-finite weights.
+"""
+
+import math
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss or the weights became NaN/Inf; the message names the step and the value."""
+
+
+def _scalar(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _iteration(trainer):
+    return int(trainer.iteration.numpy())
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite log value, naming the step and the loss."""
+
+    def __init__(self, checkpoint_manager=None):
+        super().__init__()
+        self.checkpoint_manager = checkpoint_manager
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Losses first: they are what the user tunes against, the other logs follow from them.
+        names = sorted(logs or {}, key=lambda n: (not n.endswith("loss"), "loss" not in n, n))
+        for name in names:
+            v = _scalar(logs[name])
+            if v is not None and not math.isfinite(v):
+                last = (self.checkpoint_manager.latest_checkpoint
+                        if self.checkpoint_manager else None)
+                raise NonFiniteLossError(
+                    f"{name} became {v} at iteration {_iteration(self.model)}; training stopped. "
+                    f"Last good checkpoint: {last or 'none yet'} (rerun the same command to "
+                    "resume from it, e.g. with a lower learning rate).")
+
+
+def weights_are_finite(variables):
+    for v in variables:
+        if tf.as_dtype(v.dtype).is_floating and not bool(tf.reduce_all(tf.math.is_finite(v))):
+            return False
+    return True
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves `ckpt-<iteration>` every `every` iterations and at the end of training.
+
+    `tf.train.CheckpointManager` writes the data files first and then replaces the `checkpoint`
+    index file atomically, so a kill at any moment leaves the previous checkpoint loadable.
+    """
+
+    def __init__(self, manager, every, variables_fn):
+        super().__init__()
+        self.manager = manager
+        self.every = int(every)
+        self.variables_fn = variables_fn
+        self.last_saved = None
+
+    def save(self):
+        step = _iteration(self.model)
+        if step == self.last_saved:
+            return
+        if not weights_are_finite(self.variables_fn()):
+            raise NonFiniteLossError(
+                f"weights became non-finite at iteration {step}; not saving. Last good "
+                f"checkpoint: {self.manager.latest_checkpoint or 'none yet'}.")
+        self.manager.save(checkpoint_number=step)
+        self.last_saved = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every > 0 and _iteration(self.model) % self.every == 0:
+            self.save()
+
+    def on_train_end(self, logs=None):
+        self.save()
+
+
+def image_grid(images, rows):
+    """Tiles `[rows * cols, H, W, C]` images in [-1, 1] into one `[rows*H, cols*W, C]` uint8."""
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    cols = n // rows
+    grid = images[: rows * cols].reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4)
+    grid = grid.reshape(rows * h, cols * w, c)
+    return np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+class SummaryCallback(keras.callbacks.Callback):
+    """TensorBoard scalars (means over the last `every` iterations) and a sample grid.
+
+    The grid uses a fixed set of latents, one row per class (up to `max_rows` classes), so the
+    same cells can be compared across steps; it is also written as PNG under `samples/`.
+    """
+
+    def __init__(self, log_dir, every, sample_fn, z_dim, num_classes, seed=0, max_rows=10,
+                 cols=10):
+        super().__init__()
+        self.every = int(every)
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.sample_dir = os.path.join(os.path.dirname(log_dir), "samples")
+        self.sample_fn = sample_fn
+        rows = min(num_classes, max_rows) if num_classes else max_rows
+        self.rows = rows
+        self.z = tf.random.stateless_normal([rows * cols, z_dim], seed=[seed, 7])
+        self.labels = (tf.repeat(tf.range(rows, dtype=tf.int32), cols)
+                       if num_classes else None)
+        self._sums, self._count = {}, 0
+        self._t0 = None
+
+    def on_train_begin(self, logs=None):
+        self._t0 = time.time()
+        self._step0 = _iteration(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            v = _scalar(value)
+            if v is not None:
+                self._sums[name] = self._sums.get(name, 0.0) + v
+        self._count += 1
+        step = _iteration(self.model)
+        if self.every > 0 and step % self.every == 0:
+            self.write(step)
+
+    def write(self, step):
+        with self.writer.as_default(step=step):
+            for name, total in self._sums.items():
+                tf.summary.scalar(_tag(name), total / max(self._count, 1))
+            elapsed = time.time() - self._t0
+            if step > self._step0 and elapsed > 0:
+                tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed)
+            grid = image_grid(self.sample_fn(self.z, self.labels).numpy(), self.rows)
+            tf.summary.image("samples", grid[None], max_outputs=1)
+        self.writer.flush()
+        os.makedirs(self.sample_dir, exist_ok=True)
+        tf.io.write_file(os.path.join(self.sample_dir, f"step_{step:08d}.png"),
+                         tf.io.encode_png(grid))
+        self._sums, self._count = {}, 0
+
+    def on_train_end(self, logs=None):
+        if self._count:
+            self.write(_iteration(self.model))
+
+
+def _tag(name):
+    for prefix in ("d_", "g_", "lr_", "delta_", "class_"):
+        if name.startswith(prefix):
+            return f"{prefix.rstrip('_')}/{name}"
+    return name
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """A one-line progress bar with iterations/s and ETA (a new line per update when not a tty)."""
+
+    def __init__(self, total_steps, every=None, stream=None, keys=("d_loss", "g_loss")):
+        super().__init__()
+        self.total = int(total_steps)
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.every = every or (1 if self.tty else max(1, self.total // 50))
+        self.keys = keys
+
+    def on_train_begin(self, logs=None):
+        self.start_step = _iteration(self.model)
+        self.t0 = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _iteration(self.model)
+        if step % self.every and step != self.total:
+            return
+        done = step - self.start_step
+        elapsed = time.time() - self.t0
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        width = 24
+        filled = int(width * step / max(self.total, 1))
+        parts = [f"[{'=' * filled}{'.' * (width - filled)}] {step}/{self.total}",
+                 f"{rate:.2f} it/s", f"ETA {_fmt_seconds(eta)}"]
+        for k in self.keys:
+            if logs and k in logs:
+                parts.append(f"{k} {_scalar(logs[k]):.4f}")
+        line = " | ".join(parts)
+        if self.tty:
+            self.stream.write("\r" + line)
+            if step == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _fmt_seconds(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"

@@ -1,0 +1,43 @@
+"""Gin parsing with every configurable registered first, and clear errors for bad bindings.
+
+Gin locks its config after parsing, so every module that defines configurables is imported here
+before `parse_config_files_and_bindings`.
+"""
+
+import os
+
+import gin
+
+# pylint: disable=unused-import
+from tfgan_fast import algorithms  # noqa: F401
+from tfgan_fast import data  # noqa: F401
+from tfgan_fast import distribute  # noqa: F401
+from tfgan_fast import experiment  # noqa: F401
+from tfgan_fast import losses  # noqa: F401
+from tfgan_fast import nets  # noqa: F401
+from tfgan_fast import schedules  # noqa: F401
+# pylint: enable=unused-import
+
+GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+
+
+class ConfigError(ValueError):
+    """A gin file or binding could not be parsed; the message names it."""
+
+
+def parse(gin_files=(), gin_params=(), finalize=True):
+    """Parses gin files (relative includes resolve against the repo's `gin/` too) and bindings.
+
+    Raises:
+        ConfigError: naming the file or binding gin rejected and gin's own reason.
+    """
+    gin.clear_config()
+    if GIN_DIR not in gin.config._LOCATION_PREFIXES:  # pylint: disable=protected-access
+        gin.add_config_file_search_path(GIN_DIR)
+    try:
+        gin.parse_config_files_and_bindings(list(gin_files), list(gin_params),
+                                            finalize_config=finalize)
+    except (ValueError, KeyError, SyntaxError, IOError) as e:
+        where = f"gin files {list(gin_files)}" + (
+            f" / --gin_param {list(gin_params)}" if gin_params else "")
+        raise ConfigError(f"bad gin configuration in {where}: {e}") from e

@@ -1,0 +1,216 @@
+"""The one gin root: `run(...)` trains, resumes and exports; it never names an algorithm.
+
+Everything a run combines comes in through gin references: the algorithm class, the generator and
+discriminator classes, the data source, the optimiser factories. `run` owns the strategy, the
+global batch, checkpoints (`DIR/checkpoints/ckpt-<iteration>`), TensorBoard (`DIR/train`), sample
+grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the data's shape
+(`DIR/data_spec.json`, so tools rebuild the model without the data) and the export
+(`DIR/export`).
+"""
+
+import dataclasses
+import os
+import time
+
+import gin
+import keras
+import tensorflow as tf
+
+from tfgan_fast import callbacks as callbacks_lib
+from tfgan_fast import distribute
+from tfgan_fast import export as export_lib
+from tfgan_fast.algorithms import base
+from tfgan_fast.data import spec as data_spec
+
+CHECKPOINT_SUBDIR = "checkpoints"
+EXPORT_SUBDIR = "export"
+
+
+@dataclasses.dataclass
+class Experiment:
+    """What `run(..., setup_only=True)` returns: a built, restored trainer and its plumbing."""
+    trainer: base.GANTrainer
+    strategy: tf.distribute.Strategy
+    checkpoint: tf.train.Checkpoint
+    manager: tf.train.CheckpointManager
+    data: object
+    model_dir: str
+    start_step: int
+    train_steps: int
+
+
+def _positive(name, value, allow_zero=False):
+    ok = isinstance(value, int) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"gin binding {name} = {value!r} must be an integer {bound}")
+
+
+def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
+    """Rebuilds a finished or running training run from its directory, without its data.
+
+    Parses `DIR/operative_config.gin` (plus `gin_params`), stands a `DataSpec` in for the data
+    source, and restores `checkpoint_path` (default: the newest checkpoint).
+
+    Returns:
+        An `Experiment`.
+    """
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+
+    config_path = os.path.join(model_dir, "operative_config.gin")
+    if not tf.io.gfile.exists(config_path):
+        raise FileNotFoundError(f"{config_path} not found: is {model_dir} a tfgan_fast "
+                                "training directory?")
+    bindings = data_spec.spec_bindings(os.path.join(model_dir, data_spec.SPEC_FILE))
+    config.parse([config_path], bindings + list(gin_params))
+    return run(model_dir, setup_only=True, checkpoint_path=checkpoint_path)
+
+
+def _restore(checkpoint, manager, path=None):
+    """Restores `path` (default: the newest in `manager`); returns the path or None."""
+    path = path or manager.latest_checkpoint
+    if path is None:
+        return None
+    if not tf.io.gfile.exists(path + ".index"):
+        raise FileNotFoundError(f"checkpoint {path!r} does not exist "
+                                f"(known: {manager.checkpoints or 'none'})")
+    checkpoint.restore(path).assert_existing_objects_matched()
+    return path
+
+
+@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path"])
+def run(model_dir,
+        algorithm=gin.REQUIRED,
+        generator=gin.REQUIRED,
+        discriminator=gin.REQUIRED,
+        data=gin.REQUIRED,
+        train_steps=gin.REQUIRED,
+        batch_size=64,
+        z_dim=128,
+        checkpoint_every=1000,
+        summary_every=500,
+        keep_checkpoints=3,
+        seed=0,
+        g_optimizer=base.make_optimizer,
+        d_optimizer=base.make_optimizer,
+        strategy_fn=distribute.make_strategy,
+        mixed_precision=None,
+        jit_compile=False,
+        export_at_end=True,
+        progress=True,
+        setup_only=False,
+        checkpoint_path=None):
+    """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
+
+    Args:
+        model_dir: where checkpoints, logs, samples, config and export live.
+        algorithm: a `GANTrainer` subclass (e.g. `@FastGAN`); called with the nets, `z_dim`,
+            `num_classes` and `seed`, its other arguments from gin.
+        generator, discriminator: network classes (e.g. `@ResNetGenerator`); called with
+            `resolution`, `channels` and `num_classes` of `data` (and `z_dim` for G).
+        data: a data source instance (e.g. `@QuickstartFashionMNIST()`), see `tfgan_fast.data`.
+        train_steps: total iterations; a resumed run stops at the same total.
+        batch_size: GLOBAL batch size (split evenly over replicas).
+        z_dim: latent size.
+        checkpoint_every: iterations between checkpoints (also one at the end).
+        summary_every: iterations between TensorBoard scalars / sample grids.
+        keep_checkpoints: how many newest checkpoints to keep.
+        seed: seeds the weights' initialisation, the trainer's random stream and the data order.
+        g_optimizer, d_optimizer: `fn(iteration) -> optimizer` (`@make_optimizer`, scoped with
+            `g/` and `d/` for two-timescale set-ups).
+        strategy_fn: `fn() -> tf.distribute.Strategy`.
+        mixed_precision: None or a Keras policy name such as `"mixed_bfloat16"`.
+        jit_compile: XLA for the train step (slower on CPU; try it on GPU).
+        export_at_end: write the generator SavedModel to `model_dir/export`.
+        progress: print a progress bar.
+        setup_only: build and restore, but do not train; returns an `Experiment`.
+        checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
+
+    Returns:
+        An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`.
+    """
+    for name in ("train_steps", "batch_size", "z_dim"):
+        _positive(f"run.{name}", locals()[name])
+    for name in ("checkpoint_every", "summary_every"):
+        _positive(f"run.{name}", locals()[name], allow_zero=True)
+    _positive("run.keep_checkpoints", keep_checkpoints)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy(mixed_precision)
+    keras.utils.set_random_seed(seed)
+
+    strategy = strategy_fn()
+    per_replica_batch = distribute.check_global_batch(batch_size, strategy)
+    height, width, channels = data.image_shape
+    if height != width:
+        raise ValueError(f"square images expected, data {data.name} gives {data.image_shape}")
+    num_classes = data.num_classes
+
+    with strategy.scope():
+        g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
+                          z_dim=z_dim)
+        d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
+        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
+        trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
+                        d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile)
+        trainer.build_all(per_replica_batch, data.image_shape)
+        strategy.run(trainer.initialize_state)
+
+    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR), max_to_keep=keep_checkpoints,
+        checkpoint_name="ckpt")
+    restored = _restore(checkpoint, manager, checkpoint_path)
+    start_step = int(trainer.iteration.numpy())
+    exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
+                     train_steps)
+    if setup_only:
+        return exp
+
+    tf.io.gfile.makedirs(model_dir)
+    with tf.io.gfile.GFile(os.path.join(model_dir, "operative_config.gin"), "w") as f:
+        f.write(gin.operative_config_str())
+    data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
+    if restored:
+        print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
+
+    if start_step < train_steps:
+        _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress)
+    export_path = None
+    if export_at_end:
+        export_path = export_lib.export_generator(
+            trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR), z_dim, num_classes)
+        print(f"Exported the generator to {export_path}", flush=True)
+    return {"final_step": int(trainer.iteration.numpy()),
+            "checkpoint": manager.latest_checkpoint, "export_path": export_path}
+
+
+def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress):
+    trainer, strategy = exp.trainer, exp.strategy
+    local_batch = per_replica_batch * trainer.real_batches_per_iteration
+
+    def dataset_fn(input_context):
+        # The data order depends on where we resume, so a resumed run does not replay the
+        # batches it has already seen.
+        return exp.data.make(local_batch, seed=seed + exp.start_step,
+                             input_context=input_context)
+
+    dataset = strategy.distribute_datasets_from_function(dataset_fn)
+    generate = tf.function(trainer.generate)
+    cbs = [
+        callbacks_lib.NonFiniteGuard(exp.manager),
+        callbacks_lib.CheckpointCallback(
+            exp.manager, checkpoint_every,
+            lambda: trainer.variables + trainer.state_variables()),
+        callbacks_lib.SummaryCallback(
+            os.path.join(exp.model_dir, "train"), summary_every, generate, trainer.z_dim,
+            trainer.num_classes, seed=seed),
+    ]
+    if progress:
+        cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
+    t0 = time.time()
+    trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
+                callbacks=cbs, verbose=0)
+    done = int(trainer.iteration.numpy()) - exp.start_step
+    seconds = time.time() - t0
+    print(f"Trained {done} iterations in {seconds:.1f} s "
+          f"({1000 * seconds / max(done, 1):.1f} s / 1k iterations).", flush=True)

@@ -1,0 +1,54 @@
+r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --model_dir=DIR`.
+
+`--gin_file` repeats (later files override earlier ones), `--gin_param` adds bindings
+(`--gin_param='run.train_steps=100'`). Rerunning the same command resumes from `DIR`.
+"""
+
+import os
+import signal
+import sys
+
+from absl import app
+from absl import flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
+flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings, e.g. 'run.train_steps=100'.")
+flags.DEFINE_string("model_dir", None, "Directory for checkpoints, logs, samples and export.")
+flags.mark_flag_as_required("model_dir")
+
+
+def _sigterm_to_exit(signum, frame):
+    del frame
+    raise SystemExit(128 + signum)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.gin_file:
+        raise app.UsageError("--gin_file is required (e.g. --gin_file=gin/quickstart.gin)")
+    for path in FLAGS.gin_file:
+        if not os.path.isfile(path):
+            raise app.UsageError(f"--gin_file={path}: no such file")
+    # Imported after flag parsing so that `--help` and flag errors are instant.
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+
+    config.parse(FLAGS.gin_file, FLAGS.gin_param)
+    signal.signal(signal.SIGTERM, _sigterm_to_exit)
+    try:
+        experiment.run(FLAGS.model_dir)
+    except KeyboardInterrupt:
+        print("\nInterrupted; rerun the same command to resume from the last checkpoint.",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def entry_point():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()
