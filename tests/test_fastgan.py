@@ -9,6 +9,7 @@ from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import attacks
 from tfgan_fast import losses
 from tfgan_fast.algorithms import FastGAN, base, make_optimizer
+from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 from tfgan_fast.schedules import ExponentialHalving
 
 B, C = 8, 3
@@ -135,6 +136,42 @@ class FastGANIterationTest(tf.test.TestCase):
         self.assertAllClose(other.delta, trainer.delta)
         self.assertEqual(int(other.iteration.numpy()), 1)
         self.assertEqual(int(other.d_optimizer.iterations.numpy()), 2)
+
+
+class MixedPrecisionTest(tf.test.TestCase):
+
+    def _first_iteration(self, policy):
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            keras.utils.set_random_seed(0)
+            trainer = FastGAN(ResNetGenerator(resolution=32, channels=3, width=16, z_dim=16,
+                                              num_classes=C),
+                              ResNetDiscriminator(resolution=32, channels=3, width=16,
+                                                  num_classes=C),
+                              z_dim=16, num_classes=C, seed=0)
+            trainer.compile(g_optimizer=keras.optimizers.Adam(1e-4),
+                            d_optimizer=keras.optimizers.Adam(1e-4))
+            trainer.build_all(B, (32, 32, 3))
+            trainer.initialize_state()
+            rng = np.random.RandomState(0)
+            x = rng.uniform(-1, 1, (B, 32, 32, 3)).astype("float32")
+            y = rng.randint(0, C, B).astype("int32")
+            history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
+                                  steps_per_epoch=1, verbose=0)
+            return trainer, {k: v[0] for k, v in history.history.items()}
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+
+    def test_bfloat16_keeps_losses_and_perturbation_in_float32(self):
+        full, full_logs = self._first_iteration("float32")
+        mixed, mixed_logs = self._first_iteration("mixed_bfloat16")
+        self.assertEqual(mixed.delta.dtype, tf.float32)
+        self.assertEqual(mixed.generator.compute_dtype, "bfloat16")
+        self.assertEqual(mixed.generator.trainable_variables[0].dtype, "float32")
+        # Same initial weights: the losses differ by bfloat16 rounding only (8-bit mantissa).
+        for key in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"):
+            self.assertAllClose(mixed_logs[key], full_logs[key], rtol=3e-2, msg=key)
+        self.assertLessEqual(float(tf.reduce_max(tf.abs(mixed.delta))), 0.006 + 1e-7)
 
 
 class MirroredEqualityTest(tf.test.TestCase):

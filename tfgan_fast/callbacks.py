@@ -72,6 +72,9 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.last_saved = None
 
     def save(self):
+        """Saves the current state as `ckpt-<iteration>` unless it is saved already."""
+        if self.model is None:  # stopped before training began: nothing new to save
+            return
         step = _iteration(self.model)
         if step == self.last_saved:
             return

@@ -5,12 +5,10 @@ output `images` float32 `[None, H, W, C]` in [-1, 1]. Labels outside [0, C) and 
 sizes fail with an `InvalidArgumentError` that says so, instead of embedding garbage rows.
 """
 
-import os
-import shutil
-import tempfile
-
 import keras
 import tensorflow as tf
+
+from tfgan_fast import fileio
 
 
 class GeneratorServing:
@@ -46,9 +44,6 @@ def export_generator(generator, path, z_dim, num_classes):
     Returns:
         `path`.
     """
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
     serving = GeneratorServing(generator, z_dim, num_classes)
     # The endpoint tracks the variables it uses. Tracking the Keras model itself (or saving a
     # tf.Module that holds it) would also trace Keras' one-input default signature, which calls
@@ -56,17 +51,4 @@ def export_generator(generator, path, z_dim, num_classes):
     archive = keras.export.ExportArchive()
     archive.add_endpoint(name="serving_default", fn=serving.serve,
                          input_signature=serving.input_signature)
-    tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
-        archive.write_out(tmp, verbose=False)
-        if os.path.exists(path):
-            old = tmp + ".old"
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-    return path
+    return fileio.replace_dir_atomically(path, lambda tmp: archive.write_out(tmp, verbose=False))

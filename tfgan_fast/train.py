@@ -6,7 +6,6 @@ r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --mod
 
 import os
 import signal
-import sys
 
 from absl import app
 from absl import flags
@@ -40,8 +39,6 @@ def main(argv):
     try:
         experiment.run(FLAGS.model_dir)
     except KeyboardInterrupt:
-        print("\nInterrupted; rerun the same command to resume from the last checkpoint.",
-              file=sys.stderr)
         return 130
     return 0
 

@@ -8,8 +8,9 @@ import tensorflow as tf
 class SyntheticImages:
     """A fixed pool of uniform-noise images in [-1, 1] with uniform labels.
 
-    Benchmarks measure the training step, not the input pipeline, so the pool is small, cached
-    and repeated; the images have the shape and class count of the data set they stand in for.
+    Benchmarks measure the training step, not the input pipeline, so the pool is small and
+    repeated (slicing in-memory tensors costs nothing); the images have the shape and class count
+    of the data set they stand in for.
 
     Args:
         image_shape: `(H, W, C)`.
@@ -45,7 +46,7 @@ class SyntheticImages:
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
         if input_context is not None and input_context.num_input_pipelines > 1:
             ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-        ds = ds.batch(batch_size, drop_remainder=True).cache()
+        ds = ds.batch(batch_size, drop_remainder=True)
         if repeat:
             ds = ds.repeat()
         return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,226 @@
+r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
+
+  python tools/benchmark_speed.py --gin_file=gin/fastgan_cifar.gin
+  python tools/benchmark_speed.py --gin_file=gin/fastgan_cifar.gin \
+      --mixed_precision=none,mixed_bfloat16 --jit_compile=false,true --breakdown
+  python tools/benchmark_speed.py --gin_file=gin/quickstart.gin --image_shape=32,32,1
+
+The training step runs exactly as in `train.py` (same gin config, `fit`, tf.function) on
+synthetic images of the data set's shape (`--image_shape`, `--num_classes`; the step's cost does
+not depend on pixel values), so no data set is needed. Every variant starts from the same
+initial weights, and the table shows how far its losses differ from the first variant's at
+iteration 1, where the weights are still identical (mixed precision must change the losses
+by rounding only).
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark.")
+flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
+flags.DEFINE_integer("iterations", 10, "Timed iterations per variant.")
+flags.DEFINE_integer("warmup", 3, "Untimed iterations first (tracing, allocation).")
+flags.DEFINE_list("mixed_precision", ["none"], "Keras policies to compare, e.g. "
+                  "none,mixed_bfloat16.")
+flags.DEFINE_list("jit_compile", ["false"], "XLA variants to compare: false,true.")
+flags.DEFINE_list("image_shape", ["32", "32", "3"], "H,W,C of the synthetic images.")
+flags.DEFINE_integer("num_classes", 10, "Classes of the synthetic data.")
+flags.DEFINE_bool("breakdown", False, "Also time the parts of one iteration.")
+flags.DEFINE_bool("reference", True, "Also time a minimal hand-written FastGAN iteration on "
+                  "the same nets (the trainer's overhead is the difference).")
+flags.DEFINE_bool("real_data", False, "Use the configured data set instead of synthetic "
+                  "images (it must be available).")
+
+
+class _Timer:
+    """Wall-clock time of each `fit` batch."""
+
+    def __init__(self):
+        import keras  # pylint: disable=import-outside-toplevel
+
+        timer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                timer.t0 = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                timer.times.append(time.perf_counter() - timer.t0)
+                timer.logs.append({k: float(v) for k, v in (logs or {}).items()})
+
+        self.times, self.logs, self.t0 = [], [], 0.0
+        self.callback = Callback()
+
+
+def _time_fn(fn, n, warmup=2):
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
+
+
+def _reference_iteration(trainer, images, labels, xla):
+    """A minimal hand-written FastGAN iteration on the same nets: no Keras `fit`, no callbacks,
+    no logged metrics. The trainer's overhead is its time minus this one."""
+    import keras  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    g_net, d_net = trainer.generator, trainer.discriminator
+    batch, num_classes, z_dim = images.shape[0], max(trainer.num_classes, 1), trainer.z_dim
+    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
+    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
+    g_opt.build(g_net.trainable_variables)
+    d_opt.build(d_net.trainable_variables)
+    delta = tf.Variable(tf.zeros_like(images))
+    eps = getattr(trainer, "epsilon", 0.006)
+    replays = getattr(trainer, "free_steps", 1)
+
+    def ce(y, logits):
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+
+    @tf.function(jit_compile=xla)
+    def step():
+        z = tf.random.normal([batch, z_dim])
+        y_f = tf.random.uniform([batch], 0, num_classes, tf.int32)
+        fakes = g_net(z, y_f, training=True)
+        for _ in range(replays):
+            adv = tf.clip_by_value(images + delta, -1.0, 1.0)
+            with tf.GradientTape() as tape:
+                tape.watch(adv)
+                out = d_net(tf.concat([adv, fakes], 0), tf.concat([labels, y_f], 0),
+                            training=True)
+                logits, cls = out["logits"], out["class_logits"]
+                log_p = tf.nn.log_softmax(cls[batch:])
+                loss = (tf.reduce_mean(tf.nn.relu(1.0 - logits[:batch]))
+                        + ce(labels, cls[:batch])
+                        + tf.reduce_mean(tf.nn.relu(1.0 + logits[batch:]))
+                        - tf.reduce_mean(log_p) - tf.math.log(float(num_classes)))
+            grads = tape.gradient(loss, d_net.trainable_variables + [adv])
+            d_opt.apply_gradients(zip(grads[:-1], d_net.trainable_variables))
+            delta.assign(tf.clip_by_value(delta + eps * tf.sign(grads[-1]), -eps, eps))
+        with tf.GradientTape() as tape:
+            z = tf.random.normal([batch, z_dim])
+            y_g = tf.random.uniform([batch], 0, num_classes, tf.int32)
+            out = d_net(g_net(z, y_g, training=True), y_g, training=True)
+            g_loss = -tf.reduce_mean(out["logits"]) + ce(y_g, out["class_logits"])
+        grads = tape.gradient(g_loss, g_net.trainable_variables)
+        g_opt.apply_gradients(zip(grads, g_net.trainable_variables))
+        return g_loss
+
+    return lambda: step().numpy()
+
+
+def _variant(policy, xla):
+    import gin  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+
+    params = list(FLAGS.gin_param)
+    if not FLAGS.real_data:
+        shape = ", ".join(FLAGS.image_shape)
+        params += ["run.data = @SyntheticImages()",
+                   f"SyntheticImages.image_shape = ({shape})",
+                   f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
+    params += ["run.evaluator = None",  # the training step only
+               f"run.mixed_precision = {None if policy == 'none' else repr(policy)}",
+               f"run.jit_compile = {xla}"]
+    config.parse(FLAGS.gin_file, params)
+    keras.mixed_precision.set_global_policy("float32")
+    with tempfile.TemporaryDirectory() as model_dir:
+        exp = experiment.run(model_dir, setup_only=True)
+    trainer = exp.trainer
+    batch = gin.query_parameter("run.batch_size")
+    per_replica = batch // exp.strategy.num_replicas_in_sync
+    local = per_replica * trainer.real_batches_per_iteration
+    dataset = exp.strategy.distribute_datasets_from_function(
+        lambda ctx: exp.data.make(local, seed=0, input_context=ctx))
+    timer = _Timer()
+    trainer.fit(dataset, epochs=1, steps_per_epoch=FLAGS.warmup + FLAGS.iterations,
+                callbacks=[timer.callback], verbose=0)
+    times = np.array(timer.times[FLAGS.warmup:])
+    row = {"policy": policy, "xla": xla, "batch": batch, "mean": times.mean(),
+           "std": times.std(), "logs": timer.logs,
+           "g_params": sum(int(np.prod(v.shape)) for v in trainer.generator.trainable_variables),
+           "d_params": sum(int(np.prod(v.shape))
+                           for v in trainer.discriminator.trainable_variables)}
+    images = tf.random.uniform((per_replica,) + tuple(exp.data.image_shape), -1.0, 1.0)
+    labels = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
+    if FLAGS.reference and trainer.num_classes and hasattr(trainer, "free_steps"):
+        row["reference"] = _time_fn(_reference_iteration(trainer, images, labels, xla),
+                                    FLAGS.iterations, warmup=FLAGS.warmup)
+    if FLAGS.breakdown:
+        z = tf.random.normal([per_replica, trainer.z_dim])
+        y = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
+        g_fwd = tf.function(lambda: trainer.generator(z, y, training=True),
+                            jit_compile=xla)
+        d_step = tf.function(lambda: trainer.discriminator_step(images, labels),
+                             jit_compile=xla)
+        g_step = tf.function(lambda: trainer.generator_step(per_replica), jit_compile=xla)
+        n = max(3, FLAGS.iterations // 2)
+        row["parts"] = {"G forward (fake batch for D)": _time_fn(g_fwd, n),
+                        "D step (G forward + all replays)": _time_fn(d_step, n),
+                        "G step (G+D forward, backward)": _time_fn(g_step, n)}
+        replays = getattr(trainer, "free_steps", 1)
+        row["parts"][f"one D replay (of {replays})"] = (
+            row["parts"]["D step (G forward + all replays)"]
+            - row["parts"]["G forward (fake batch for D)"]) / replays
+    return row
+
+
+def main(argv):
+    del argv
+    if not FLAGS.gin_file:
+        raise app.UsageError("--gin_file is required")
+    rows = []
+    for policy in FLAGS.mixed_precision:
+        for xla in FLAGS.jit_compile:
+            if xla not in ("false", "true"):
+                raise app.UsageError(f"--jit_compile values are false/true, got {xla!r}")
+            rows.append(_variant(policy, xla == "true"))
+    first = rows[0]
+    print()
+    print(f"config: {' + '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}")
+    print(f"G {first['g_params']:,} params, D {first['d_params']:,} params, "
+          f"global batch {first['batch']}, {FLAGS.iterations} timed iterations after "
+          f"{FLAGS.warmup} warm-up")
+    # Iteration 1 starts from identical weights in every variant, so its losses differ only by
+    # arithmetic precision; later iterations also diverge through the training dynamics.
+    print(f"{'policy':<16}{'xla':<6}{'s/iter':>16}{'s/1k iter':>12}{'it/s':>8}"
+          f"{'d_loss@1':>10}{'g_loss@1':>10}{'rel diff@1':>12}")
+    for row in rows:
+        d1, g1 = row["logs"][0]["d_loss"], row["logs"][0]["g_loss"]
+        rel = max(abs(row["logs"][0][k] - first["logs"][0][k]) / max(abs(first["logs"][0][k]),
+                                                                     1e-12)
+                  for k in ("d_loss", "g_loss"))
+        print(f"{row['policy']:<16}{str(row['xla']).lower():<6}"
+              f"{row['mean']:>9.3f} ±{row['std']:.3f}{1000 * row['mean']:>12.0f}"
+              f"{1 / row['mean']:>8.2f}{d1:>10.4f}{g1:>10.4f}{rel:>12.2e}")
+    for row in rows:
+        if "reference" in row:
+            print(f"minimal hand-written iteration ({row['policy']}, "
+                  f"xla={str(row['xla']).lower()}): {row['reference']:.3f} s; the trainer takes "
+                  f"{100 * (row['mean'] / row['reference'] - 1):+.1f}%")
+    for row in rows:
+        if "parts" in row:
+            print(f"\nbreakdown ({row['policy']}, xla={str(row['xla']).lower()}), "
+                  "seconds per call:")
+            for name, seconds in row["parts"].items():
+                print(f"  {name:<40}{seconds:>8.3f}")
+
+
+if __name__ == "__main__":
+    app.run(main)
