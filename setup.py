@@ -24,7 +24,10 @@ setup(
     package_data={"tfgan_fast.data": ["quickstart/*"]},
     include_package_data=True,
     install_requires=_requirements(),
-    extras_require={"test": ["pytest"]},
+    # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth
+    # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
+    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5"],
+                    "plot": ["matplotlib>=3.5"]},
     entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"]},
     license="Apache-2.0",
 )

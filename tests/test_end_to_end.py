@@ -2,16 +2,19 @@
 
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
 from tfgan_fast import callbacks
 from tests import strategies
+from tests.offline import mock_tfds
 from tfgan_fast import config
 from tfgan_fast import data as data_lib
 from tfgan_fast import experiment
@@ -19,8 +22,11 @@ from tfgan_fast.algorithms import FastGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Tiny nets, and no Inception evaluation (TF-Hub is unreachable offline; evaluation is tested
+# with a small classifier in EvaluationWiringTest).
 TINY = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16", "run.z_dim = 16",
-        "run.batch_size = 8", "run.summary_every = 2", "run.checkpoint_every = 2"]
+        "run.batch_size = 8", "run.summary_every = 2", "run.checkpoint_every = 2",
+        "run.evaluator = None"]
 
 
 def _cmd(model_dir, steps, module="tests.mock_train", gin_file="gin/fastgan_cifar.gin",
@@ -121,6 +127,52 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertNotAllClose(older_images, exported)
 
 
+class GracefulStopTest(tf.test.TestCase):
+
+    def _stop_after(self, model_dir, steps, min_step, sig):
+        """Starts a run with no periodic checkpoints and sends `sig` once it passed `min_step`."""
+        log_path = os.path.join(self.get_temp_dir(), f"run_{sig}.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                _cmd(model_dir, steps, extra=["run.checkpoint_every = 0"]), cwd=ROOT,
+                env=_env(), stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.time() + 240
+            pattern = re.compile(rb"\] (\d+)/%d \|" % steps)
+            try:
+                while time.time() < deadline and proc.poll() is None:
+                    done = [int(m) for m in pattern.findall(open(log_path, "rb").read())]
+                    if done and max(done) >= min_step:
+                        break
+                    time.sleep(0.2)
+                self.assertIsNone(proc.poll(), open(log_path, encoding="utf-8").read()[-3000:])
+                proc.send_signal(sig)
+                proc.wait(120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        return proc.returncode, open(log_path, encoding="utf-8").read()
+
+    def test_ctrl_c_and_sigterm_save_the_current_iteration(self):
+        model_dir = os.path.join(self.get_temp_dir(), "run")
+        steps = 200
+        rc, log = self._stop_after(model_dir, steps, 3, signal.SIGINT)
+        self.assertEqual(rc, 130, log[-3000:])
+        first = _checkpoint_steps(model_dir)
+        self.assertLen(first, 1)  # no periodic checkpoint: this one was saved on Ctrl-C
+        self.assertBetween(first[0], 3, steps - 1)
+        self.assertIn(f"Stopped at iteration {first[0]}; saved", log)
+
+        rc, log = self._stop_after(model_dir, steps, first[0] + 2, signal.SIGTERM)
+        self.assertEqual(rc, 128 + signal.SIGTERM, log[-3000:])
+        self.assertIn(f"Resumed from {os.path.join(model_dir, 'checkpoints', 'ckpt-')}"
+                      f"{first[0]}", log)
+        second = max(_checkpoint_steps(model_dir))
+        self.assertGreater(second, first[0])
+        exp = experiment.load_for_tools(model_dir)
+        self.assertEqual(int(exp.trainer.iteration.numpy()), second)
+        self.assertEqual(int(exp.trainer.d_optimizer.iterations.numpy()), 2 * second)
+
+
 def _tiny_run(model_dir, data, steps=6, **kwargs):
     return experiment.run(
         model_dir, algorithm=FastGAN,
@@ -128,6 +180,44 @@ def _tiny_run(model_dir, data, steps=6, **kwargs):
         discriminator=functools.partial(ResNetDiscriminator, width=16, head="ac"),
         data=data, train_steps=steps, batch_size=8, z_dim=16, checkpoint_every=2,
         summary_every=2, progress=False, **kwargs)
+
+
+class EvaluationWiringTest(tf.test.TestCase):
+
+    def test_periodic_evaluation_metrics_csv_and_best_checkpoint(self):
+        import json  # pylint: disable=import-outside-toplevel
+
+        import keras  # pylint: disable=import-outside-toplevel
+
+        from tfgan_fast import eval as eval_lib  # pylint: disable=import-outside-toplevel
+
+        inputs = keras.Input((32, 32, 1))
+        features = keras.layers.Dense(8, name="features")(keras.layers.Flatten()(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(10)(features))
+        evaluator = eval_lib.Evaluator(
+            classifier=eval_lib.KerasClassifier(model, features_layer="features",
+                                                identity="tiny-test-classifier"),
+            num_samples=40, splits=2, batch_size=20,
+            real_data=data_lib.QuickstartFashionMNIST(augment=False), real_max_images=200,
+            stats_cache_dir=os.path.join(self.get_temp_dir(), "stats"), progress=False)
+        model_dir = os.path.join(self.get_temp_dir(), "eval_run")
+        _tiny_run(model_dir, data_lib.QuickstartFashionMNIST(), steps=4, evaluator=evaluator,
+                  eval_every=2)
+        rows = eval_lib.read_metrics(os.path.join(model_dir, "metrics.csv"))
+        self.assertEqual([r["step"] for r in rows], [2, 4])
+        self.assertEqual([r["images_seen"] for r in rows], [16, 32])  # iteration x batch 8
+        self.assertLess(rows[0]["wall_clock_seconds"], rows[1]["wall_clock_seconds"])
+        for r in rows:
+            self.assertEqual(r["classifier"], "tiny-test-classifier")
+            self.assertGreaterEqual(r["fid"], 0.0)
+            self.assertBetween(r["is_mean"], 1.0, 10.0)
+        with open(os.path.join(model_dir, "best", "best.json"), encoding="utf-8") as f:
+            best = json.load(f)
+        best_row = min(rows, key=lambda r: r["fid"])
+        self.assertEqual(best["step"], best_row["step"])
+        self.assertAllClose(best["fid"], best_row["fid"])
+        self.assertTrue(tf.io.gfile.exists(
+            os.path.join(model_dir, "best", f"ckpt-{best['step']}.index")))
 
 
 class _PoisonedData:
@@ -175,6 +265,20 @@ class FailureTest(tf.test.TestCase):
                                     r"^g_loss became nan at iteration 7; .*none yet"):
             guard.on_train_batch_end(0, logs)
         guard.on_train_batch_end(0, {"d_loss": 1.0, "g_loss": -2.0})  # finite: no error
+
+    def test_unreachable_inception_fails_before_training_with_the_way_out(self):
+        model_dir = os.path.join(self.get_temp_dir(), "no_hub")
+        with_eval = [p for p in TINY if not p.startswith("run.evaluator")]
+        config.parse([os.path.join(ROOT, "gin/fastgan_cifar.gin")],
+                     with_eval + ["run.train_steps = 2"])
+        with mock.patch("tfgan_fast.eval.classifiers._host_reachable", return_value=False), \
+                mock_tfds(num_examples=16):
+            t0 = time.time()
+            with self.assertRaisesRegex(experiment.EvaluationSetupError,
+                                        r"(?s)tfhub\.dev.*run\.evaluator = None"):
+                experiment.run(model_dir)
+        self.assertLess(time.time() - t0, 60)
+        self.assertEqual(_checkpoint_steps(model_dir), [])
 
     def test_bad_gin_binding_names_it(self):
         with self.assertRaisesRegex(config.ConfigError, "trian_steps"):

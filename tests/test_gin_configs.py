@@ -31,7 +31,8 @@ class GinFilesTest(tf.test.TestCase):
                                    "fastgan_cifar100.gin"}, names)
 
     def test_every_file_parses(self):
-        for path in TOP_LEVEL + glob.glob(os.path.join(ROOT, "gin", "base", "*.gin")):
+        for path in (TOP_LEVEL + glob.glob(os.path.join(ROOT, "gin", "base", "*.gin"))
+                     + glob.glob(os.path.join(ROOT, "gin", "eval", "*.gin"))):
             with self.subTest(path=os.path.basename(path)):
                 config.parse([path], finalize=False)
 
@@ -50,6 +51,8 @@ class GinFilesTest(tf.test.TestCase):
         self.assertEqual(exp.data.num_classes, 10)
         self.assertEqual(gin.query_parameter("run.train_steps"), 240000)
         self.assertEqual(gin.query_parameter("run.batch_size"), 64)
+        self.assertEqual(gin.query_parameter("run.eval_every"), 5000)
+        self.assertEqual(gin.query_parameter("Evaluator.num_samples"), 5000)
         self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
         self.assertEqual(t.d_optimizer.beta_1, 0.0)
         self.assertEqual(t.d_optimizer.beta_2, 0.9)

@@ -12,6 +12,7 @@ import gin
 from tfgan_fast import algorithms  # noqa: F401
 from tfgan_fast import data  # noqa: F401
 from tfgan_fast import distribute  # noqa: F401
+from tfgan_fast import eval as eval_lib  # noqa: F401
 from tfgan_fast import experiment  # noqa: F401
 from tfgan_fast import losses  # noqa: F401
 from tfgan_fast import nets  # noqa: F401
@@ -32,8 +33,13 @@ def parse(gin_files=(), gin_params=(), finalize=True):
         ConfigError: naming the file or binding gin rejected and gin's own reason.
     """
     gin.clear_config()
-    if GIN_DIR not in gin.config._LOCATION_PREFIXES:  # pylint: disable=protected-access
-        gin.add_config_file_search_path(GIN_DIR)
+    # `include 'base/x.gin'` resolves against gin/ before the working directory (gin logs an
+    # error for every prefix it tries in vain); the files named on the command line are made
+    # absolute here, so they never need the search path.
+    prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+    if GIN_DIR not in prefixes:
+        prefixes.insert(0, GIN_DIR)
+    gin_files = [os.path.abspath(f) if os.path.exists(f) else f for f in gin_files]
     try:
         gin.parse_config_files_and_bindings(list(gin_files), list(gin_params),
                                             finalize_config=finalize)

@@ -9,6 +9,7 @@ grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the da
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -18,12 +19,18 @@ import tensorflow as tf
 
 from tfgan_fast import callbacks as callbacks_lib
 from tfgan_fast import distribute
+from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
 from tfgan_fast.algorithms import base
 from tfgan_fast.data import spec as data_spec
 
 CHECKPOINT_SUBDIR = "checkpoints"
 EXPORT_SUBDIR = "export"
+BEST_SUBDIR = "best"
+
+
+class EvaluationSetupError(RuntimeError):
+    """The evaluator could not load its classifier or real statistics; training did not start."""
 
 
 @dataclasses.dataclass
@@ -46,11 +53,18 @@ def _positive(name, value, allow_zero=False):
         raise ValueError(f"gin binding {name} = {value!r} must be an integer {bound}")
 
 
+def resolve_checkpoint(model_dir, checkpoint):
+    """`None` (newest), a step number (`"200"` -> `DIR/checkpoints/ckpt-200`) or a path."""
+    if checkpoint and str(checkpoint).isdigit():
+        return os.path.join(model_dir, CHECKPOINT_SUBDIR, f"ckpt-{checkpoint}")
+    return checkpoint or None
+
+
 def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
     """Rebuilds a finished or running training run from its directory, without its data.
 
     Parses `DIR/operative_config.gin` (plus `gin_params`), stands a `DataSpec` in for the data
-    source, and restores `checkpoint_path` (default: the newest checkpoint).
+    source, and restores `checkpoint_path` (see `resolve_checkpoint`; default: the newest).
 
     Returns:
         An `Experiment`.
@@ -62,8 +76,10 @@ def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
         raise FileNotFoundError(f"{config_path} not found: is {model_dir} a tfgan_fast "
                                 "training directory?")
     bindings = data_spec.spec_bindings(os.path.join(model_dir, data_spec.SPEC_FILE))
+    bindings.append("run.evaluator = None")  # tools evaluate on their own terms
     config.parse([config_path], bindings + list(gin_params))
-    return run(model_dir, setup_only=True, checkpoint_path=checkpoint_path)
+    return run(model_dir, setup_only=True,
+               checkpoint_path=resolve_checkpoint(model_dir, checkpoint_path))
 
 
 def _restore(checkpoint, manager, path=None):
@@ -98,6 +114,8 @@ def run(model_dir,
         jit_compile=False,
         export_at_end=True,
         progress=True,
+        evaluator=None,
+        eval_every=0,
         setup_only=False,
         checkpoint_path=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
@@ -119,10 +137,16 @@ def run(model_dir,
         g_optimizer, d_optimizer: `fn(iteration) -> optimizer` (`@make_optimizer`, scoped with
             `g/` and `d/` for two-timescale set-ups).
         strategy_fn: `fn() -> tf.distribute.Strategy`.
-        mixed_precision: None or a Keras policy name such as `"mixed_bfloat16"`.
+        mixed_precision: None (float32) or a Keras policy name such as `"mixed_bfloat16"`:
+            the networks compute in bfloat16 with float32 weights; D's outputs, the losses
+            and FastGAN's perturbation stay float32 (about 2x faster on CPUs with AMX-BF16).
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
         export_at_end: write the generator SavedModel to `model_dir/export`.
         progress: print a progress bar.
+        evaluator: None, or an `eval.Evaluator` (IS / FID / KID) run every `eval_every`
+            iterations and at the end; results go to `DIR/metrics.csv`, TensorBoard
+            (`DIR/eval`) and the best-FID checkpoint to `DIR/best/`.
+        eval_every: iterations between evaluations (0: only at the end).
         setup_only: build and restore, but do not train; returns an `Experiment`.
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
 
@@ -131,11 +155,11 @@ def run(model_dir,
     """
     for name in ("train_steps", "batch_size", "z_dim"):
         _positive(f"run.{name}", locals()[name])
-    for name in ("checkpoint_every", "summary_every"):
+    for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy(mixed_precision)
+    # Always set: the policy is process-global and must not leak from an earlier run.
+    keras.mixed_precision.set_global_policy(mixed_precision or "float32")
     keras.utils.set_random_seed(seed)
 
     strategy = strategy_fn()
@@ -174,7 +198,15 @@ def run(model_dir,
         print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
 
     if start_step < train_steps:
-        _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress)
+        if evaluator is not None:
+            try:  # a bad classifier or missing real statistics fail before training, not after
+                evaluator.prepare()
+            except Exception as e:
+                raise EvaluationSetupError(
+                    f"{e}\nTo train without evaluation, bind run.evaluator = None "
+                    "(e.g. --gin_param='run.evaluator = None').") from e
+        _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
+               evaluator, eval_every)
     export_path = None
     if export_at_end:
         export_path = export_lib.export_generator(
@@ -184,7 +216,23 @@ def run(model_dir,
             "checkpoint": manager.latest_checkpoint, "export_path": export_path}
 
 
-def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress):
+def _best_checkpoint_fn(exp, evaluator):
+    """Keeps the best-FID checkpoint in `DIR/best/ckpt-<iteration>` with a `best.json`."""
+    best_dir = os.path.join(exp.model_dir, BEST_SUBDIR)
+    manager = tf.train.CheckpointManager(exp.checkpoint, best_dir, max_to_keep=1,
+                                         checkpoint_name="ckpt")
+
+    def save(step, fid):
+        manager.save(checkpoint_number=step)
+        with tf.io.gfile.GFile(os.path.join(best_dir, "best.json"), "w") as f:
+            json.dump({"step": int(step), "fid": float(fid),
+                       "classifier": evaluator.classifier.identity}, f)
+
+    return save
+
+
+def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
+           evaluator=None, eval_every=0):
     trainer, strategy = exp.trainer, exp.strategy
     local_batch = per_replica_batch * trainer.real_batches_per_iteration
 
@@ -196,20 +244,35 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
 
     dataset = strategy.distribute_datasets_from_function(dataset_fn)
     generate = tf.function(trainer.generate)
+    checkpointer = callbacks_lib.CheckpointCallback(
+        exp.manager, checkpoint_every, lambda: trainer.variables + trainer.state_variables())
     cbs = [
         callbacks_lib.NonFiniteGuard(exp.manager),
-        callbacks_lib.CheckpointCallback(
-            exp.manager, checkpoint_every,
-            lambda: trainer.variables + trainer.state_variables()),
+        checkpointer,
         callbacks_lib.SummaryCallback(
             os.path.join(exp.model_dir, "train"), summary_every, generate, trainer.z_dim,
             trainer.num_classes, seed=seed),
     ]
+    if evaluator is not None:
+        cbs.append(eval_lib.EvaluationCallback(
+            evaluator, eval_every, exp.model_dir, generate, trainer.z_dim, trainer.num_classes,
+            seed=seed, best_checkpoint_fn=_best_checkpoint_fn(exp, evaluator),
+            latent_sampler=trainer.latent_sampler,
+            global_batch_size=(per_replica_batch * strategy.num_replicas_in_sync
+                               * trainer.real_batches_per_iteration)))
     if progress:
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()
-    trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
-                callbacks=cbs, verbose=0)
+    try:
+        trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
+                    callbacks=cbs, verbose=0)
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl-C / SIGTERM (train.py turns it into SystemExit) land between Python bytecodes,
+        # i.e. after a whole train step: the state is consistent, so keep the work done.
+        checkpointer.save()
+        print(f"\nStopped at iteration {int(trainer.iteration.numpy())}; saved "
+              f"{exp.manager.latest_checkpoint}. Rerun the same command to resume.", flush=True)
+        raise
     done = int(trainer.iteration.numpy()) - exp.start_step
     seconds = time.time() - t0
     print(f"Trained {done} iterations in {seconds:.1f} s "

@@ -1,0 +1,248 @@
+"""Periodic evaluation during training: TensorBoard scalars, `metrics.csv`, best checkpoint.
+
+`metrics.csv` is the convergence curve the papers' claims are about ("better FID in less
+wall-clock time"): one row per evaluation with
+
+    step, wall_clock_seconds, images_seen, is_mean, is_std, fid, kid, classifier, eval_seconds
+
+`wall_clock_seconds` counts *training* seconds (evaluations excluded, so an expensive evaluation
+schedule does not penalise a method) and continues across resumes from the file's last row.
+`classifier` is the classifier's identity: curves under different classifiers are not comparable.
+"""
+
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+import keras
+import tensorflow as tf
+
+CSV_COLUMNS = ("step", "wall_clock_seconds", "images_seen", "is_mean", "is_std", "fid", "kid",
+               "classifier", "eval_seconds")
+METRICS_FILENAME = "metrics.csv"
+EVAL_SUBDIR = "eval"
+# identity -> display name of every classifier a run was evaluated with (for plot labels).
+CLASSIFIERS_FILENAME = "classifiers.json"
+
+
+def read_metrics(path):
+    """Rows of a `metrics.csv` as dicts (numbers as floats, `step` as int; "" as None)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = []
+        for row in reader:
+            out = {}
+            for k, v in row.items():
+                if k == "classifier":
+                    out[k] = v
+                elif v in ("", None):
+                    out[k] = None
+                else:
+                    out[k] = int(float(v)) if k in ("step", "images_seen") else float(v)
+            rows.append(out)
+    return rows
+
+
+def read_classifier_names(model_dir):
+    """`{identity: display name or None}` recorded by `EvaluationCallback` in `model_dir/eval`."""
+    path = os.path.join(model_dir, EVAL_SUBDIR, CLASSIFIERS_FILENAME)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _record_classifier(model_dir, classifier):
+    names = read_classifier_names(model_dir)
+    if names.get(classifier.identity, "") == classifier.display_name:
+        return
+    names[classifier.identity] = classifier.display_name
+    directory = os.path.join(model_dir, EVAL_SUBDIR)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".classifiers-", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(names, f, indent=2, sort_keys=True)
+    os.replace(tmp, os.path.join(directory, CLASSIFIERS_FILENAME))
+
+
+def _fmt(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class EvaluationCallback(keras.callbacks.Callback):
+    """Evaluates the generator every `every` iterations of `self.model.iteration`.
+
+    Each evaluation prints its result and cost, writes scalars `eval/<classifier>/{fid, is_mean,
+    is_std, kid}` and `eval/seconds` to `model_dir/eval`, appends a row to `model_dir/metrics.csv`
+    and, when FID improves on every earlier row of the same classifier (also from before a
+    resume), calls `best_checkpoint_fn(step, fid)`.
+
+    Args:
+        evaluator: an `evaluator.Evaluator`; prepared (classifier and real statistics loaded) at
+            the start of training so a broken set-up fails before any training.
+        every: iterations between evaluations (0: only at the end, if `eval_at_end`).
+        model_dir: the run directory.
+        sample_fn: `fn(z, labels) -> images`, e.g. `tf.function(trainer.generate)`.
+        z_dim: latent size.
+        num_classes: C (0 for unconditional).
+        seed: evaluation seed (the same latents at every evaluation).
+        best_checkpoint_fn: `fn(step, fid)` called on improvement, or None.
+        global_batch_size: real images per iteration over all replicas (images_seen =
+            iteration * global_batch_size); None leaves the column empty.
+        latent_sampler: the trainer's `fn(shape, seed) -> z` (default normal).
+        latent_transform: optional `fn(z, labels) -> z` at sampling (LOGAN).
+        eval_at_end: also evaluate at the end of training if the last step was not evaluated.
+        stream: where the one-line summaries go (default stdout).
+    """
+
+    def __init__(self, evaluator, every, model_dir, sample_fn, z_dim, num_classes, seed=0,
+                 best_checkpoint_fn=None, global_batch_size=None, latent_sampler=None,
+                 latent_transform=None, eval_at_end=True, stream=None):
+        super().__init__()
+        if every < 0:
+            raise ValueError(f"every must be >= 0, got {every}")
+        self.evaluator = evaluator
+        self.every = int(every)
+        self.model_dir = model_dir
+        self.sample_fn = sample_fn
+        self.z_dim = int(z_dim)
+        self.num_classes = int(num_classes)
+        self.seed = int(seed)
+        self.best_checkpoint_fn = best_checkpoint_fn
+        self.global_batch_size = global_batch_size
+        self.latent_sampler = latent_sampler
+        self.latent_transform = latent_transform
+        self.eval_at_end = eval_at_end
+        self.stream = stream or sys.stdout
+        self.csv_path = os.path.join(model_dir, METRICS_FILENAME)
+        self.writer = None
+        self.best_fid = math.inf
+        self.last_step = None
+        self._offset = 0.0
+        self._t0 = None
+        self._eval_seconds = 0.0
+
+    # --- resume bookkeeping -------------------------------------------------------------------
+
+    def _load_history(self, start_step):
+        """Trims rows the resumed run will redo; returns the training seconds before it."""
+        rows = read_metrics(self.csv_path)
+        if rows and list(rows[0]) != list(CSV_COLUMNS):
+            raise ValueError(f"{self.csv_path} has columns {list(rows[0])}, expected "
+                             f"{list(CSV_COLUMNS)}; move it away to start a new one")
+        kept = [r for r in rows if r["step"] <= start_step]
+        if len(kept) < len(rows):
+            # The run resumes from a checkpoint older than these rows and will evaluate those
+            # iterations again; keeping both would make the curve go backwards.
+            self._write_rows(kept)
+            self._print(f"metrics.csv: dropped {len(rows) - len(kept)} row(s) after iteration "
+                        f"{start_step}, the checkpoint this run resumes from")
+        identity = self.evaluator.classifier.identity
+        fids = [r["fid"] for r in kept if r["classifier"] == identity and r["fid"] is not None
+                and math.isfinite(r["fid"])]
+        self.best_fid = min(fids) if fids else math.inf
+        if not kept or start_step == 0:
+            return 0.0
+        last = kept[-1]
+        if last["step"] == start_step or not last["step"]:
+            return last["wall_clock_seconds"]
+        # Iterations between the last evaluation and the checkpoint: assume the run's mean rate.
+        return last["wall_clock_seconds"] * start_step / last["step"]
+
+    def _write_rows(self, rows):
+        fd, tmp = tempfile.mkstemp(prefix=".metrics-", dir=self.model_dir)
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(CSV_COLUMNS)
+            for r in rows:
+                writer.writerow([_fmt(r[c]) for c in CSV_COLUMNS])
+        os.replace(tmp, self.csv_path)
+
+    def _append_row(self, row):
+        new = not os.path.isfile(self.csv_path) or os.path.getsize(self.csv_path) == 0
+        with open(self.csv_path, "a", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(CSV_COLUMNS)
+            writer.writerow([_fmt(row[c]) for c in CSV_COLUMNS])
+
+    def _print(self, text):
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    # --- Keras hooks ------------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        self.evaluator.prepare()
+        os.makedirs(self.model_dir, exist_ok=True)
+        start_step = int(self.model.iteration.numpy())
+        self._offset = self._load_history(start_step)
+        self.writer = tf.summary.create_file_writer(os.path.join(self.model_dir, EVAL_SUBDIR))
+        _record_classifier(self.model_dir, self.evaluator.classifier)
+        self.last_step = start_step if start_step else None
+        self._eval_seconds = 0.0
+        self._t0 = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.iteration.numpy())
+        if self.every > 0 and step % self.every == 0 and step != self.last_step:
+            self.evaluate(step)
+
+    def on_train_end(self, logs=None):
+        step = int(self.model.iteration.numpy())
+        if self.eval_at_end and step != self.last_step:
+            self.evaluate(step)
+        if self.writer is not None:
+            self.writer.flush()
+
+    def training_seconds(self):
+        """Training wall-clock seconds so far (this run's minus its evaluations, plus before)."""
+        return self._offset + (time.time() - self._t0) - self._eval_seconds
+
+    def evaluate(self, step):
+        """Runs one evaluation at `step` and records it; returns the evaluator's dict."""
+        wall = self.training_seconds()
+        t0 = time.time()
+        result = self.evaluator.evaluate(
+            self.sample_fn, self.z_dim, self.num_classes, seed=self.seed,
+            latent_sampler=self.latent_sampler, latent_transform=self.latent_transform)
+        seconds = time.time() - t0
+        self._eval_seconds += seconds
+        self.last_step = step
+        classifier = self.evaluator.classifier
+        row = {
+            "step": step,
+            "wall_clock_seconds": wall,
+            "images_seen": (step * int(self.global_batch_size)
+                            if self.global_batch_size else None),
+            "is_mean": result["is_mean"], "is_std": result["is_std"],
+            "fid": result["fid"], "kid": result["kid"],
+            "classifier": result["classifier"],
+            "eval_seconds": seconds,
+        }
+        self._append_row(row)
+        with self.writer.as_default(step=step):
+            for key in ("fid", "is_mean", "is_std", "kid"):
+                tf.summary.scalar(f"eval/{classifier.slug}/{key}", result[key])
+            tf.summary.scalar("eval/seconds", seconds)
+        self.writer.flush()
+        self._print(
+            f"evaluation at iteration {step}: {classifier.qualify('FID')} {result['fid']:.2f}, "
+            f"{classifier.qualify('IS')} {result['is_mean']:.2f}±{result['is_std']:.2f}, "
+            f"{classifier.qualify('KID')} {result['kid']:.4f}; took {seconds:.0f} s")
+        fid = result["fid"]
+        if math.isfinite(fid) and fid < self.best_fid:
+            self.best_fid = fid
+            if self.best_checkpoint_fn is not None:
+                self.best_checkpoint_fn(step, fid)
+        return result

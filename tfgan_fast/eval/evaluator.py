@@ -1,0 +1,193 @@
+"""`Evaluator`: IS, FID and KID of a generator against cached real statistics.
+
+    evaluator = Evaluator(classifier=SavedModelClassifier("/tmp/fmnist_classifier"),
+                          real_data=FashionMNIST(augment=False), num_samples=5000)
+    result = evaluator.evaluate(trainer.generate, z_dim=128, num_classes=10, seed=0)
+    # {"is_mean": ..., "is_std": ..., "fid": ..., "kid": ..., "classifier": "...", ...}
+
+Gin: `Evaluator.classifier = @SavedModelClassifier()` with `SavedModelClassifier.path = '...'`,
+`Evaluator.real_data = @eval/FashionMNIST()` with `eval/FashionMNIST.augment = False`.
+"""
+
+import time
+
+import gin
+
+from tfgan_fast.algorithms.base import normal_latents
+from tfgan_fast.eval import classifiers as classifiers_lib
+from tfgan_fast.eval import features as features_lib
+from tfgan_fast.eval import metrics
+from tfgan_fast.eval import stats as stats_lib
+
+
+@gin.configurable
+class Evaluator:
+    """Samples a generator, runs a classifier and compares with real statistics.
+
+    Args:
+        classifier: a `classifiers.Classifier`; None builds `InceptionClassifier()` (TF-Hub) when
+            the evaluator is first prepared.
+        num_samples: generated images per evaluation (5k for CIFAR, 50k otherwise in 000).
+        splits: IS splits.
+        batch_size: images per generator / classifier call.
+        real_stats_path: a `.npz` written by `stats.save_stats` (tools/compute_fid_stats.py).
+        real_data: a data source with `augment=False`; its statistics are computed once and cached
+            (used when `real_stats_path` is None).
+        real_split: the split name of `real_data` (cache key).
+        real_max_images: limit the real images (default all).
+        stats_cache_dir: cache directory (default `stats.default_cache_dir()`).
+        real_batch_size: images per classifier call over `real_data`.
+        kid_max_block_size: TF-GAN's KID block size.
+        intra_class: also FID per class (`intra_fid`, `intra_fid_mean`); needs per-class real
+            statistics (`real_data` with labels, or a per-class `.npz`).
+        intra_class_samples: generated images per class (default `num_samples // C`).
+        progress: progress bars on stderr.
+    """
+
+    def __init__(self, classifier=None, num_samples=5000, splits=10, batch_size=100,
+                 real_stats_path=None, real_data=None, real_split="train", real_max_images=None,
+                 stats_cache_dir=None, real_batch_size=200, kid_max_block_size=1024,
+                 intra_class=False, intra_class_samples=None, progress=True):
+        if num_samples < 2 or splits < 1 or splits > num_samples:
+            raise ValueError(f"need num_samples >= 2 and 1 <= splits <= num_samples, got "
+                             f"{num_samples}, {splits}")
+        self._classifier = classifier
+        self.num_samples = int(num_samples)
+        self.splits = int(splits)
+        self.batch_size = int(batch_size)
+        self.real_stats_path = real_stats_path
+        self.real_data = real_data
+        self.real_split = real_split
+        self.real_max_images = real_max_images
+        self.stats_cache_dir = stats_cache_dir
+        self.real_batch_size = int(real_batch_size)
+        self.kid_max_block_size = kid_max_block_size
+        self.intra_class = bool(intra_class)
+        self.intra_class_samples = intra_class_samples
+        self.progress = progress
+        self._real = None
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            self._classifier = classifiers_lib.InceptionClassifier()
+        return self._classifier
+
+    @property
+    def real_stats(self):
+        self.prepare()
+        return self._real
+
+    def prepare(self):
+        """Loads the classifier and the real statistics (computing and caching them if needed).
+
+        Call it before training starts so that a missing classifier or data set fails at once,
+        not at the first evaluation hours later.
+
+        Raises:
+            ValueError: neither `real_stats_path` nor `real_data` is set.
+            stats.StatsError: the statistics belong to another classifier, or lack per-class
+                statistics needed by `intra_class`.
+        """
+        if self._real is not None:
+            return self
+        classifier = self.classifier
+        if self.real_stats_path:
+            record = stats_lib.load_stats(self.real_stats_path, classifier.identity)
+            if self.intra_class and not record.get("per_class"):
+                raise stats_lib.StatsError(
+                    f"{self.real_stats_path} has no per-class statistics, needed for "
+                    "intra_class (tools/compute_fid_stats.py --per_class)")
+        elif self.real_data is not None:
+            record, _ = stats_lib.load_or_compute(
+                self.real_data, classifier, self.real_split, cache_dir=self.stats_cache_dir,
+                max_images=self.real_max_images, batch_size=self.real_batch_size,
+                per_class=self.intra_class, progress=self.progress)
+        else:
+            raise ValueError("Evaluator needs real statistics: set Evaluator.real_stats_path "
+                             "(a .npz from tools/compute_fid_stats.py) or Evaluator.real_data "
+                             "(a data source with augment=False)")
+        self._real = record
+        return self
+
+    def evaluate(self, sample_fn, z_dim, num_classes, seed=0, truncation=1.0,
+                 latent_sampler=None, latent_transform=None, intra_class=None):
+        """Evaluates one generator.
+
+        Args:
+            sample_fn: `fn(z [B, z_dim], labels int32 [B] or None) -> images [B, H, W, C]` in
+                [-1, 1] (`trainer.generate`), or a dict with "images" (an exported signature).
+            z_dim: latent size.
+            num_classes: C (0 for unconditional generators).
+            seed: seeds latents and labels; the same seed gives the same samples.
+            truncation: latents are scaled by this factor (004 Fig. 3b; 0 gives z = 0).
+            latent_sampler: `fn(shape, seed) -> z` (default `normal_latents`; LOGAN uses
+                `uniform_latents`).
+            latent_transform: `fn(z, labels) -> z` after truncation, e.g. LOGAN's latent steps
+                at sampling time (004 App. B).
+            intra_class: overrides the constructor's `intra_class`.
+
+        Returns:
+            dict with `is_mean`, `is_std`, `fid`, `kid`, `kid_std` (standard error over KID
+            blocks; NaN with a single block), `classifier` (identity),
+            `classifier_name` (display name, None for Inception), `num_samples`, `seconds`,
+            `truncation`, `seed`; with intra-class also `intra_fid` (list, one per class; NaN for
+            classes with fewer than 2 real images) and `intra_fid_mean`.
+        """
+        t0 = time.time()
+        self.prepare()
+        real = self._real
+        classifier = self.classifier
+        intra = self.intra_class if intra_class is None else bool(intra_class)
+        sampler = latent_sampler or normal_latents
+        common = dict(z_dim=z_dim, num_classes=num_classes, batch_size=self.batch_size,
+                      seed=seed, truncation=truncation, latent_sampler=sampler,
+                      latent_transform=latent_transform, progress=self.progress)
+        gen = features_lib.generated_outputs(sample_fn, classifier, self.num_samples,
+                                             desc=f"generating (truncation {truncation:g})",
+                                             **common)
+        is_mean, is_std = metrics.inception_score(gen.logits, self.splits)
+        mu, sigma = metrics.activation_stats(gen.features)
+        kid, kid_std = metrics.kid(real["kid_features"], gen.features,
+                                   max_block_size=self.kid_max_block_size, return_std=True)
+        result = {
+            "is_mean": is_mean,
+            "is_std": is_std,
+            "fid": metrics.fid_from_stats(real["mu"], real["sigma"], mu, sigma),
+            "kid": kid,
+            "kid_std": kid_std,
+            "classifier": classifier.identity,
+            "classifier_name": classifier.display_name,
+            "num_samples": self.num_samples,
+            "truncation": float(truncation),
+            "seed": int(seed),
+        }
+        if intra:
+            result.update(self._intra_class(sample_fn, num_classes, common))
+        result["seconds"] = time.time() - t0
+        return result
+
+    def _intra_class(self, sample_fn, num_classes, common):
+        real = self._real
+        if not num_classes:
+            raise ValueError("intra-class FID needs a class-conditional generator")
+        if not real.get("per_class"):
+            raise stats_lib.StatsError("the real statistics have no per-class statistics")
+        if int(real["class_mu"].shape[0]) != num_classes:
+            raise stats_lib.StatsError(f"real per-class statistics have "
+                                       f"{real['class_mu'].shape[0]} classes, the generator "
+                                       f"{num_classes}")
+        n = self.intra_class_samples or max(self.num_samples // num_classes, 2)
+        fids = []
+        for k in range(num_classes):
+            if int(real["class_counts"][k]) < 2:
+                fids.append(float("nan"))
+                continue
+            out = features_lib.generated_outputs(
+                sample_fn, self.classifier, n, label=k, desc=f"class {k}", **common)
+            mu, sigma = metrics.activation_stats(out.features)
+            fids.append(metrics.fid_from_stats(real["class_mu"][k], real["class_sigma"][k],
+                                               mu, sigma))
+        finite = [f for f in fids if f == f]
+        return {"intra_fid": fids,
+                "intra_fid_mean": sum(finite) / len(finite) if finite else float("nan")}

@@ -1,0 +1,176 @@
+r"""IS / FID / KID of a trained generator: a training run or an exported SavedModel.
+
+  python tools/evaluate.py --model_dir=runs/quickstart --classifier_path=/tmp/fmnist_classifier
+  python tools/evaluate.py --model_dir=DIR --checkpoint=200 --truncation=1.0,0.8,0.5 \
+      --output=metrics.json                                    # TF-Hub Inception, a curve
+  python tools/evaluate.py --saved_model=DIR/export --dataset=fashion_mnist \
+      --classifier_path=/tmp/fmnist_classifier --intra_class
+
+The generator is either the run's trainer (rebuilt from `operative_config.gin` and the newest
+checkpoint, or --checkpoint, as tools/export.py does) or an exported SavedModel
+(`serving_default(z, labels) -> {"images"}`). Real statistics come from --real_stats (a .npz of
+tools/compute_fid_stats.py) or are computed once from --dataset/--split (default: the run's data
+set) and cached. With a classifier other than Inception every number is labelled with it, e.g.
+"FID (fashion-mnist classifier)", and the JSON has its identity in `classifier`.
+"""
+
+import json
+import math
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model_dir", None, "A training run's directory.")
+flags.DEFINE_string("checkpoint", None, "With --model_dir: step number or checkpoint path "
+                    "(default: newest).")
+flags.DEFINE_string("saved_model", None, "An exported generator SavedModel (instead of "
+                    "--model_dir).")
+flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings applied after the run's config.")
+flags.DEFINE_string("classifier_path", None,
+                    "SavedModel of a classifier (tools/train_classifier.py); default: TF-Hub "
+                    "Inception. A local copy of the Inception module needs --inception.")
+flags.DEFINE_bool("inception", False, "--classifier_path is a local copy of TF-GAN's Inception.")
+flags.DEFINE_string("real_stats", None, "A .npz of real statistics (tools/compute_fid_stats.py).")
+flags.DEFINE_string("dataset", None, "Real data set for the statistics (default: the run's): "
+                    "cifar10, cifar100, fashion_mnist, quickstart.")
+flags.DEFINE_string("split", "train", "Real data split.")
+flags.DEFINE_string("cache_dir", None, "Statistics cache (default ~/.cache/tfgan_fast/fid_stats).")
+flags.DEFINE_integer("num_samples", 5000, "Generated images per evaluation.")
+flags.DEFINE_integer("splits", 10, "IS splits.")
+flags.DEFINE_integer("batch_size", 100, "Images per generator / classifier call.")
+flags.DEFINE_list("truncation", ["1.0"], "Comma-separated latent scales (004 Fig. 3b).")
+flags.DEFINE_bool("intra_class", False, "Also FID per class (needs per-class real statistics).")
+flags.DEFINE_integer("seed", 0, "Evaluation seed.")
+flags.DEFINE_integer("num_classes", None, "With --saved_model: C (default: the real data set's).")
+flags.DEFINE_enum("latent", "normal", ["normal", "uniform"],
+                  "With --saved_model: the latent distribution it was trained with.")
+flags.DEFINE_string("output", None, "Write the results as JSON here.")
+
+
+def _load_run():
+    """Trainer-based generator: `(sample_fn, z_dim, C, latent_sampler, info, data)`."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    # Registers Evaluator & co. with gin before the run's config (which may bind them) is parsed.
+    from tfgan_fast import eval as eval_lib  # noqa: F401  pylint: disable=import-outside-toplevel
+    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+
+    config_path = os.path.join(FLAGS.model_dir, "operative_config.gin")
+    if not os.path.isfile(config_path):
+        raise app.UsageError(f"--model_dir={FLAGS.model_dir}: no operative_config.gin there; "
+                             "is it a tfgan_fast training directory?")
+    checkpoint = experiment.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
+    # This tool evaluates on its own terms: the run's own evaluator is not built.
+    config.parse([config_path], list(FLAGS.gin_param) + ["run.evaluator = None"])
+    exp = experiment.run(FLAGS.model_dir, setup_only=True, checkpoint_path=checkpoint)
+    if exp.start_step == 0 and not checkpoint:
+        raise app.UsageError(f"--model_dir={FLAGS.model_dir} has no checkpoint to evaluate")
+    trainer = exp.trainer
+    info = {"model_dir": os.path.abspath(FLAGS.model_dir), "step": exp.start_step}
+    return (tf.function(trainer.generate), trainer.z_dim, trainer.num_classes,
+            trainer.latent_sampler, info, exp.data)
+
+
+def _load_saved_model():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import base  # pylint: disable=import-outside-toplevel
+
+    serve = tf.saved_model.load(FLAGS.saved_model).signatures["serving_default"]
+    z_dim = int(serve.structured_input_signature[1]["z"].shape[1])
+
+    def sample_fn(z, labels):
+        if labels is None:  # unconditional: the signature still takes labels
+            labels = tf.zeros([tf.shape(z)[0]], tf.int32)
+        return serve(z=z, labels=labels)["images"]
+
+    sampler = base.uniform_latents if FLAGS.latent == "uniform" else base.normal_latents
+    return sample_fn, z_dim, FLAGS.num_classes, sampler, {
+        "saved_model": os.path.abspath(FLAGS.saved_model)}, None
+
+
+def _line(result, classifier):
+    text = (f"truncation {result['truncation']:g}: {classifier.qualify('FID')} "
+            f"{result['fid']:.3f}, {classifier.qualify('IS')} {result['is_mean']:.3f}"
+            f"±{result['is_std']:.3f}, {classifier.qualify('KID')} {result['kid']:.5f}"
+            f"±{result['kid_std']:.5f}")
+    if "intra_fid_mean" in result:
+        text += f", {classifier.qualify('intra-class FID')} {result['intra_fid_mean']:.3f}"
+    return text + f" ({result['num_samples']} samples, {result['seconds']:.0f} s)"
+
+
+def main(argv):
+    from tfgan_fast.data import DataError  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.eval import ClassifierError  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.eval import StatsError  # pylint: disable=import-outside-toplevel
+    try:
+        _main(argv)
+    except (ClassifierError, StatsError, DataError) as e:
+        # These messages say what to do; a traceback would bury them.
+        raise SystemExit(f"error: {e}") from None
+
+
+def _main(argv):
+    del argv
+    if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
+        raise app.UsageError("pass exactly one of --model_dir and --saved_model")
+    truncations = [float(t) for t in FLAGS.truncation]
+    if any(not 0.0 <= t or not math.isfinite(t) for t in truncations):
+        raise app.UsageError(f"--truncation values must be finite and >= 0, got {truncations}")
+    # pylint: disable=import-outside-toplevel
+    from tfgan_fast.eval import classifiers
+    from tfgan_fast.eval import evaluator as evaluator_lib
+    from tfgan_fast.eval import stats
+    # pylint: enable=import-outside-toplevel
+
+    if FLAGS.model_dir:
+        sample_fn, z_dim, num_classes, sampler, info, run_data = _load_run()
+    else:
+        sample_fn, z_dim, num_classes, sampler, info, run_data = _load_saved_model()
+    classifier = classifiers.make_classifier(FLAGS.classifier_path, FLAGS.inception)
+
+    real_data = None
+    if FLAGS.real_stats:
+        info["real_stats"] = os.path.abspath(FLAGS.real_stats)
+    else:
+        name = FLAGS.dataset or (run_data.name if run_data is not None else None)
+        if name is None:
+            raise app.UsageError("--saved_model needs --dataset (or --real_stats) for the real "
+                                 "statistics")
+        resolution = run_data.image_shape[0] if run_data is not None else None
+        real_data = stats.named_data_source(name, FLAGS.split, resolution)
+        info.update(dataset=real_data.name, split=FLAGS.split)
+    if num_classes is None:
+        if real_data is None:
+            raise app.UsageError("--saved_model with --real_stats needs --num_classes")
+        num_classes = real_data.num_classes
+
+    evaluator = evaluator_lib.Evaluator(
+        classifier=classifier, num_samples=FLAGS.num_samples, splits=FLAGS.splits,
+        batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
+        real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class)
+    results = []
+    for t in truncations:
+        result = evaluator.evaluate(sample_fn, z_dim, num_classes, seed=FLAGS.seed, truncation=t,
+                                    latent_sampler=sampler)
+        print(_line(result, classifier), flush=True)
+        results.append(result)
+    report = dict(info, classifier=classifier.identity, classifier_name=classifier.display_name,
+                  metric_names={k: classifier.qualify(v) for k, v in
+                                (("fid", "FID"), ("is", "IS"), ("kid", "KID"))},
+                  results=results)
+    text = json.dumps(report, indent=2, allow_nan=True)
+    if FLAGS.output:
+        with open(FLAGS.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+        print(f"Wrote {FLAGS.output}")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
