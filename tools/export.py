@@ -33,12 +33,8 @@ def main(argv):
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
     from tfgan_fast import export  # pylint: disable=import-outside-toplevel
 
-    checkpoint = FLAGS.checkpoint
-    if checkpoint and checkpoint.isdigit():
-        checkpoint = os.path.join(FLAGS.model_dir, experiment.CHECKPOINT_SUBDIR,
-                                  f"ckpt-{checkpoint}")
-    exp = experiment.load_for_tools(FLAGS.model_dir, FLAGS.gin_param, checkpoint)
-    if exp.start_step == 0 and not checkpoint:
+    exp = experiment.load_for_tools(FLAGS.model_dir, FLAGS.gin_param, FLAGS.checkpoint)
+    if exp.start_step == 0 and not FLAGS.checkpoint:
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} has no checkpoint to export")
     trainer = exp.trainer
     path = export.export_generator(trainer.generator, FLAGS.output, trainer.z_dim,
