@@ -69,19 +69,24 @@ def _time_fn(fn, n, warmup=2):
     return (time.perf_counter() - t0) / n
 
 
-def _reference_iteration(trainer, images, labels, xla):
+def _reference_iteration(trainer, batches, xla):
     """A minimal hand-written FastGAN iteration on the same nets: no Keras `fit`, no callbacks,
-    no logged metrics. The trainer's overhead is its time minus this one."""
+    no logged metrics. The trainer's overhead is its time minus this one.
+
+    It takes its batches from the same data iterator as the trainer, as arguments: a batch
+    captured as a graph constant runs markedly faster on CPU (measured 2.6 s vs 3.4 s per
+    iteration at CIFAR size) and would flatter the reference."""
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     g_net, d_net = trainer.generator, trainer.discriminator
-    batch, num_classes, z_dim = images.shape[0], max(trainer.num_classes, 1), trainer.z_dim
+    first_images, _ = next(batches)
+    batch, num_classes, z_dim = first_images.shape[0], max(trainer.num_classes, 1), trainer.z_dim
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
     g_opt.build(g_net.trainable_variables)
     d_opt.build(d_net.trainable_variables)
-    delta = tf.Variable(tf.zeros_like(images))
+    delta = tf.Variable(tf.zeros_like(first_images))
     eps = getattr(trainer, "epsilon", 0.006)
     replays = getattr(trainer, "free_steps", 1)
 
@@ -89,7 +94,7 @@ def _reference_iteration(trainer, images, labels, xla):
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
 
     @tf.function(jit_compile=xla)
-    def step():
+    def step(images, labels):
         z = tf.random.normal([batch, z_dim])
         y_f = tf.random.uniform([batch], 0, num_classes, tf.int32)
         fakes = g_net(z, y_f, training=True)
@@ -117,7 +122,7 @@ def _reference_iteration(trainer, images, labels, xla):
         g_opt.apply_gradients(zip(grads, g_net.trainable_variables))
         return g_loss
 
-    return lambda: step().numpy()
+    return lambda: step(*next(batches)).numpy()
 
 
 def _variant(policy, xla):
@@ -157,12 +162,13 @@ def _variant(policy, xla):
            "g_params": sum(int(np.prod(v.shape)) for v in trainer.generator.trainable_variables),
            "d_params": sum(int(np.prod(v.shape))
                            for v in trainer.discriminator.trainable_variables)}
-    images = tf.random.uniform((per_replica,) + tuple(exp.data.image_shape), -1.0, 1.0)
-    labels = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
     if FLAGS.reference and trainer.num_classes and hasattr(trainer, "free_steps"):
-        row["reference"] = _time_fn(_reference_iteration(trainer, images, labels, xla),
+        batches = iter(exp.data.make(per_replica, seed=2))
+        row["reference"] = _time_fn(_reference_iteration(trainer, batches, xla),
                                     FLAGS.iterations, warmup=FLAGS.warmup)
     if FLAGS.breakdown:
+        images = tf.random.uniform((per_replica,) + tuple(exp.data.image_shape), -1.0, 1.0)
+        labels = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
         z = tf.random.normal([per_replica, trainer.z_dim])
         y = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
         g_fwd = tf.function(lambda: trainer.generator(z, y, training=True),
