@@ -15,3 +15,16 @@ try:
         _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 except RuntimeError:  # devices already initialised by another plugin; tests needing 2 skip
     pass
+
+
+import gin  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _clear_gin_config():
+    """Gin bindings are process-global: a config parsed by one test would otherwise configure
+    every `@gin.configurable` object that later tests construct (e.g. an Evaluator picking up
+    fastgan_cifar.gin's `Evaluator.real_data`)."""
+    yield
+    gin.clear_config()
