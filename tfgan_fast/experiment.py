@@ -264,8 +264,9 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()
     try:
+        # shuffle=False: the data sources shuffle (seeded) themselves; Keras would only warn.
         trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
-                    callbacks=cbs, verbose=0)
+                    callbacks=cbs, verbose=0, shuffle=False)
     except (KeyboardInterrupt, SystemExit):
         # Ctrl-C / SIGTERM (train.py turns it into SystemExit) land between Python bytecodes,
         # i.e. after a whole train step: the state is consistent, so keep the work done.
