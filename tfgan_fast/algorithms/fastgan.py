@@ -40,11 +40,6 @@ class FastGAN(base.GANTrainer):
         self.loss = loss if loss is not None else losses_lib.FastGANLoss()
         self.delta = None
 
-    @property
-    def real_batches_per_iteration(self):
-        # The replays reuse one real batch; with n_disc > 1 each D step gets its own.
-        return self.n_disc
-
     def build_state(self, per_replica_batch_size, image_shape):
         # One perturbation per replica (ON_READ: each replica reads and writes its own copy;
         # a checkpoint stores replica 0's, which is inside the eps-ball like every replica's).
