@@ -202,3 +202,60 @@ class RobGANLoss:
         adv = nonsaturating_g(outputs["logits"])
         cls = classification_ce(labels, class_logits)
         return adv + cls, {"g_adv": adv, "g_class": cls}
+
+
+@gin.configurable
+class AdversarialLoss:
+    """A plain adversarial objective, optionally with auxiliary-classifier terms.
+
+    SNGAN and SAGAN (projection discriminator): hinge, no class terms (the projection head puts
+    the label inside `D_b`). SNGAN(AC) (002 §5.1, the AC variant of [GAA17, MK18]): hinge plus
+    `CE(y_r, D_c(x_r))` for D and `CE(y_f, D_c(x_f))` for G.
+
+    - `L_D^r = d_real_fn(D_b(x_r)) + alpha_dc * CE(y_r, D_c(x_r))`
+    - `L_D^f = d_fake_fn(D_b(x_f)) + alpha_dfc * CE(y_f, D_c(x_f))` (ACGAN also classifies fakes)
+    - `L_G   = g_fn(D_b(x_f)) + alpha_gc * CE(y_f, D_c(x_f))`
+
+    Args:
+        d_real_fn, d_fake_fn, g_fn: per-example adversarial terms from this module
+            (`@hinge_d_real`, `@nonsaturating_d_real`, `@wasserstein_d_real`,
+            `@least_squares_d_real` and their `_d_fake` / `_g` partners).
+        alpha_dc: weight of D's classification loss on reals (needs an AC head when > 0).
+        alpha_dfc: weight of D's classification loss on fakes.
+        alpha_gc: weight of G's classification loss on its fakes.
+    """
+
+    def __init__(self, d_real_fn=hinge_d_real, d_fake_fn=hinge_d_fake, g_fn=hinge_g,
+                 alpha_dc=0.0, alpha_dfc=0.0, alpha_gc=0.0):
+        for name, fn in (("d_real_fn", d_real_fn), ("d_fake_fn", d_fake_fn), ("g_fn", g_fn)):
+            if not callable(fn):
+                raise ValueError(f"AdversarialLoss.{name} must be a loss function such as "
+                                 f"@hinge_d_real, got {fn!r}")
+        for name, value in (("alpha_dc", alpha_dc), ("alpha_dfc", alpha_dfc),
+                            ("alpha_gc", alpha_gc)):
+            if value < 0:
+                raise ValueError(f"AdversarialLoss.{name} must be >= 0, got {value}")
+        self.d_real_fn, self.d_fake_fn, self.g_fn = d_real_fn, d_fake_fn, g_fn
+        self.alpha_dc = float(alpha_dc)
+        self.alpha_dfc = float(alpha_dfc)
+        self.alpha_gc = float(alpha_gc)
+
+    def _with_class(self, adv, weight, outputs, labels, prefix):
+        parts = {f"{prefix}_adv": adv}
+        if weight > 0:
+            cls = classification_ce(labels, _require_class_logits(outputs, "AdversarialLoss"))
+            parts[f"{prefix}_class"] = cls
+            return adv + weight * cls, parts
+        return adv, parts
+
+    def d_real(self, outputs, labels):
+        return self._with_class(self.d_real_fn(outputs["logits"]), self.alpha_dc, outputs,
+                                labels, "d_real")
+
+    def d_fake(self, outputs, labels):
+        return self._with_class(self.d_fake_fn(outputs["logits"]), self.alpha_dfc, outputs,
+                                labels, "d_fake")
+
+    def g(self, outputs, labels):
+        return self._with_class(self.g_fn(outputs["logits"]), self.alpha_gc, outputs, labels,
+                                "g")

@@ -21,6 +21,7 @@ SALT_D_LATENTS = 1
 SALT_D_LABELS = 2
 SALT_G_LATENTS = 3
 SALT_G_LABELS = 4
+SALT_ATTACK_INIT = 5
 SALT_STATE_INIT = 15
 _SALTS_PER_ITERATION = 16
 
@@ -86,6 +87,9 @@ class GANTrainer(keras.Model):
             aggregation="only_first_replica")
         self.g_optimizer = None
         self.d_optimizer = None
+        # Which of the n_disc D steps is being traced (0 outside them): each D step of an
+        # iteration draws its own fakes (SNGAN's n_disc = 5).
+        self._substep = 0
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -141,10 +145,12 @@ class GANTrainer(keras.Model):
     # --- randomness -------------------------------------------------------------------------
 
     def step_seed(self, salt):
-        """A `[2]` int64 seed unique to `(self.seed, iteration, salt)`."""
+        """A `[2]` int64 seed unique to `(self.seed, iteration, D sub-step, salt)`."""
         it = tf.cast(self.iteration, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64),
-                         it * _SALTS_PER_ITERATION + salt])
+        seed = tf.stack([tf.constant(self.seed, tf.int64), it * _SALTS_PER_ITERATION + salt])
+        if self._substep:
+            seed = tf.random.experimental.stateless_fold_in(seed, self._substep)
+        return seed
 
     def sample_latents(self, local_batch, salt):
         """This replica's rows of a global batch of latents, `[local_batch, z_dim]`."""
@@ -181,8 +187,12 @@ class GANTrainer(keras.Model):
         for i in range(self.n_disc):
             k = i % chunks
             sl = slice(k * local_batch, (k + 1) * local_batch)
-            logs.update(self.discriminator_step(
-                images[sl], None if labels is None else labels[sl]))
+            self._substep = i
+            try:
+                logs.update(self.discriminator_step(
+                    images[sl], None if labels is None else labels[sl]))
+            finally:
+                self._substep = 0
         logs.update(self.generator_step(local_batch))
         self.iteration.assign_add(1)
         return logs
@@ -200,6 +210,58 @@ class GANTrainer(keras.Model):
     def apply_d_gradients(self, loss, tape):
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    def discriminator_update(self, real_inputs, real_labels, fakes, fake_labels, loss,
+                             input_gradient=False):
+        """One D optimiser step on `L_D^r(real_inputs) + L_D^f(fakes)`, plus its logs.
+
+        D sees reals and fakes in ONE call: our discriminators have no batch coupling (no batch
+        norm), so this equals two calls, is faster, and advances spectral norm's power
+        iteration once per step.
+
+        Args:
+            real_inputs: `[B, ...]` real images as D should see them (perturbed or not).
+            real_labels: int `[B]` or None.
+            fakes: `[B', ...]` generated images (no G gradient needed).
+            fake_labels: int32 `[B']` or None.
+            loss: a composition with `d_real(outputs, labels)` and `d_fake(outputs, labels)`.
+            input_gradient: also return `dL_D^r / d real_inputs` from the same backward pass
+                (FastGAN's free adversarial update).
+
+        Returns:
+            `(logs, grad)`: a dict of scalar logs (local means) and the input gradient
+            `[B, ...]` (None unless asked).
+        """
+        batch = real_inputs.shape[0]
+        labels = None
+        if real_labels is not None and fake_labels is not None:
+            labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
+        with tf.GradientTape() as tape:
+            if input_gradient:
+                tape.watch(real_inputs)
+            outputs = self.discriminator(tf.concat([real_inputs, fakes], axis=0), labels,
+                                         training=True)
+            real_out = {k: v[:batch] for k, v in outputs.items()}
+            fake_out = {k: v[batch:] for k, v in outputs.items()}
+            real_loss, real_parts = loss.d_real(real_out, real_labels)
+            fake_loss, fake_parts = loss.d_fake(fake_out, fake_labels)
+            total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_loss)
+        variables = self.discriminator.trainable_variables
+        sources = variables + ([real_inputs] if input_gradient else [])
+        grads = tape.gradient(total, sources)
+        self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
+        logs = {"d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss),
+                "d_loss_real": tf.reduce_mean(real_loss),
+                "d_loss_fake": tf.reduce_mean(fake_loss)}
+        logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
+        logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_out["logits"] > 0, tf.float32))
+        logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32))
+        if "class_logits" in real_out and real_labels is not None:
+            pred = tf.argmax(real_out["class_logits"], axis=-1, output_type=tf.int32)
+            logs["class_acc_real"] = tf.reduce_mean(
+                tf.cast(tf.equal(pred, tf.cast(real_labels, tf.int32)), tf.float32))
+        # L_D^f does not depend on the reals, so this is dL_D^r / d real_inputs.
+        return logs, (grads[-1] if input_gradient else None)
 
     def standard_generator_step(self, local_batch, g_loss_fn):
         """Fresh `z, y_f`; minimise `g_loss_fn(D(G(z, y_f)), y_f)` over G's weights.

@@ -70,40 +70,14 @@ class FastGAN(base.GANTrainer):
                              f"{self.delta.shape[0]}, got real images of shape {real_images.shape}")
         fakes, fake_labels = self.sample_fakes(batch, base.SALT_D_LATENTS, base.SALT_D_LABELS)
         fakes = tf.stop_gradient(fakes)
-        labels = None
-        if self.num_classes:
-            labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
-        logs = {}
         for _ in range(self.free_steps):
-            adv_images = attacks.perturb(real_images, self.delta)
-            with tf.GradientTape() as tape:
-                tape.watch(adv_images)
-                # D has no batch coupling, so one call on reals and fakes together is exactly
-                # two calls, and faster.
-                outputs = self.discriminator(
-                    tf.concat([adv_images, fakes], axis=0), labels, training=True)
-                real_out = {k: v[:batch] for k, v in outputs.items()}
-                fake_out = {k: v[batch:] for k, v in outputs.items()}
-                real_loss, real_parts = self.loss.d_real(real_out, real_labels)
-                fake_loss, fake_parts = self.loss.d_fake(fake_out, fake_labels)
-                loss = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_loss)
-            variables = self.discriminator.trainable_variables
-            grads = tape.gradient(loss, variables + [adv_images])
-            self.d_optimizer.apply_gradients(zip(grads[:-1], variables))
-            # L_D^f does not depend on the reals, so this is dL_D^r / dx_adv.
+            # One backward pass gives D's weight gradient and g_x = dL_D^r / dx_adv.
+            logs, grad_x = self.discriminator_update(
+                attacks.perturb(real_images, self.delta), real_labels, fakes, fake_labels,
+                self.loss, input_gradient=self.epsilon > 0)
             if self.epsilon > 0:
                 self.delta.assign(attacks.free_adversarial_update(
-                    self.delta, grads[-1], self.tau, self.epsilon))
-        logs["d_loss"] = tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
-        logs["d_loss_real"] = tf.reduce_mean(real_loss)
-        logs["d_loss_fake"] = tf.reduce_mean(fake_loss)
-        logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
-        logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_out["logits"] > 0, tf.float32))
-        logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32))
-        if "class_logits" in real_out and real_labels is not None:
-            pred = tf.argmax(real_out["class_logits"], axis=-1, output_type=tf.int32)
-            logs["class_acc_real"] = tf.reduce_mean(
-                tf.cast(tf.equal(pred, tf.cast(real_labels, tf.int32)), tf.float32))
+                    self.delta, grad_x, self.tau, self.epsilon))
         flat = tf.reshape(self.delta, [batch, -1])
         logs["delta_l2"] = tf.reduce_mean(tf.norm(flat, axis=1))
         logs["delta_linf"] = tf.reduce_max(tf.abs(flat))
