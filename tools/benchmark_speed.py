@@ -4,6 +4,13 @@ r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
   python tools/benchmark_speed.py --gin_file=gin/fastgan_cifar.gin \
       --mixed_precision=none,mixed_bfloat16 --jit_compile=false,true --breakdown
   python tools/benchmark_speed.py --gin_file=gin/quickstart.gin --image_shape=32,32,1
+  python tools/benchmark_speed.py --methods=fastgan,sngan,robgan
+
+With `--methods`, each method runs its CIFAR-10 gin file (plus any `--gin_file` / `--gin_param`
+overrides) with the same synthetic data, network width (`--width`) and global batch
+(`--batch_size`), one after the other in this process, and the table shows seconds per 1k
+iterations (one iteration = n_disc D steps + one G step), the ratio to FastGAN, the paper's
+ratios (000 Table 6, one 1080 Ti) and the authors' PyTorch code on a 2-core CPU.
 
 The training step runs exactly as in `train.py` (same gin config, `fit`, tf.function) on
 synthetic images of the data set's shape (`--image_shape`, `--num_classes`; the step's cost does
@@ -24,7 +31,12 @@ from absl import flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark.")
+flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
+                          "--methods, overrides applied after each method's own file.")
+flags.DEFINE_list("methods", [], "Compare training methods on the same data, width and batch: "
+                  "any of fastgan, sngan, sngan_ac, robgan.")
+flags.DEFINE_integer("width", 128, "With --methods: feature maps of G and D for every method.")
+flags.DEFINE_integer("batch_size", 64, "With --methods: global batch for every method.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
 flags.DEFINE_integer("iterations", 10, "Timed iterations per variant.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations first (tracing, allocation).")
@@ -125,7 +137,17 @@ def _reference_iteration(trainer, batches, xla):
     return lambda: step(*next(batches)).numpy()
 
 
-def _variant(policy, xla):
+# Each method's own CIFAR-10 configuration.
+METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/sngan_cifar.gin",
+              "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin"}
+# 000 Table 6, CIFAR-10 on one 1080 Ti: seconds per 1k iterations.
+PAPER_S_PER_1K = {"fastgan": 95.5, "sngan": 245.1, "robgan": 385.1}
+# The authors' PyTorch code on this 2-core CPU, batch 64, 128-channel CIFAR nets: s / iteration.
+AUTHORS_CPU_S = {"fastgan": 4.24, "sngan": 10.14, "robgan": 17.87}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _variant(policy, xla, gin_files=None, extra_params=()):
     import gin  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
     import numpy as np  # pylint: disable=import-outside-toplevel
@@ -134,7 +156,8 @@ def _variant(policy, xla):
     from tfgan_fast import config  # pylint: disable=import-outside-toplevel
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
-    params = list(FLAGS.gin_param)
+    gin_files = list(FLAGS.gin_file if gin_files is None else gin_files)
+    params = list(extra_params) + list(FLAGS.gin_param)
     if not FLAGS.real_data:
         shape = ", ".join(FLAGS.image_shape)
         params += ["run.data = @SyntheticImages()",
@@ -143,7 +166,7 @@ def _variant(policy, xla):
     params += ["run.evaluator = None",  # the training step only
                f"run.mixed_precision = {None if policy == 'none' else repr(policy)}",
                f"run.jit_compile = {xla}"]
-    config.parse(FLAGS.gin_file, params)
+    config.parse(gin_files, params)
     keras.mixed_precision.set_global_policy("float32")
     with tempfile.TemporaryDirectory() as model_dir:
         exp = experiment.run(model_dir, setup_only=True)
@@ -162,7 +185,8 @@ def _variant(policy, xla):
            "g_params": sum(int(np.prod(v.shape)) for v in trainer.generator.trainable_variables),
            "d_params": sum(int(np.prod(v.shape))
                            for v in trainer.discriminator.trainable_variables)}
-    if FLAGS.reference and trainer.num_classes and hasattr(trainer, "free_steps"):
+    if (FLAGS.reference and not FLAGS.methods and trainer.num_classes
+            and hasattr(trainer, "free_steps")):
         batches = iter(exp.data.make(per_replica, seed=2))
         row["reference"] = _time_fn(_reference_iteration(trainer, batches, xla),
                                     FLAGS.iterations, warmup=FLAGS.warmup)
@@ -187,10 +211,46 @@ def _variant(policy, xla):
     return row
 
 
+def _compare_methods():
+    unknown = [m for m in FLAGS.methods if m not in METHOD_GIN]
+    if unknown:
+        raise app.UsageError(f"--methods: unknown {unknown}; choose from {sorted(METHOD_GIN)}")
+    same = [f"ResNetGenerator.width = {FLAGS.width}",
+            f"ResNetDiscriminator.width = {FLAGS.width}",
+            f"run.batch_size = {FLAGS.batch_size}"]
+    rows = {}
+    for method in FLAGS.methods:
+        files = [os.path.join(ROOT, METHOD_GIN[method])] + list(FLAGS.gin_file)
+        print(f"timing {method} ...", flush=True)
+        rows[method] = _variant(FLAGS.mixed_precision[0], FLAGS.jit_compile[0] == "true",
+                                gin_files=files, extra_params=same)
+    base = rows.get("fastgan")
+    print()
+    print(f"methods on the same synthetic {'x'.join(FLAGS.image_shape)} data, width "
+          f"{FLAGS.width}, global batch {FLAGS.batch_size}, policy {FLAGS.mixed_precision[0]}, "
+          f"xla {FLAGS.jit_compile[0]}; {FLAGS.iterations} timed iterations after "
+          f"{FLAGS.warmup} warm-up, one iteration = n_disc D steps + 1 G step")
+    print(f"{'method':<10}{'G params':>11}{'D params':>11}{'s/iter':>16}{'s/1k iter':>11}"
+          f"{'ratio':>7}{'paper ratio':>13}{'authors CPU s/it':>18}{'their ratio':>13}")
+    for method, row in rows.items():
+        ratio = f"{row['mean'] / base['mean']:.2f}" if base else "-"
+        paper = (f"{PAPER_S_PER_1K[method] / PAPER_S_PER_1K['fastgan']:.2f}"
+                 if method in PAPER_S_PER_1K else "-")
+        cpu = f"{AUTHORS_CPU_S[method]:.2f}" if method in AUTHORS_CPU_S else "-"
+        theirs = (f"{AUTHORS_CPU_S[method] / AUTHORS_CPU_S['fastgan']:.2f}"
+                  if method in AUTHORS_CPU_S else "-")
+        print(f"{method:<10}{row['g_params']:>11,}{row['d_params']:>11,}"
+              f"{row['mean']:>9.3f} ±{row['std']:.3f}{1000 * row['mean']:>11.0f}{ratio:>7}"
+              f"{paper:>13}{cpu:>18}{theirs:>13}")
+
+
 def main(argv):
     del argv
+    if FLAGS.methods:
+        _compare_methods()
+        return
     if not FLAGS.gin_file:
-        raise app.UsageError("--gin_file is required")
+        raise app.UsageError("--gin_file (or --methods) is required")
     rows = []
     for policy in FLAGS.mixed_precision:
         for xla in FLAGS.jit_compile:
