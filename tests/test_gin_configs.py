@@ -10,7 +10,7 @@ from tests.offline import mock_tfds
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import losses
-from tfgan_fast.algorithms import FastGAN
+from tfgan_fast.algorithms import FastGAN, GANTrainer, RobGAN, StandardGAN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
@@ -40,7 +40,7 @@ class GinFilesTest(tf.test.TestCase):
         for path in TOP_LEVEL:
             with self.subTest(path=os.path.basename(path)):
                 exp = _build([path])
-                self.assertIsInstance(exp.trainer, FastGAN)
+                self.assertIsInstance(exp.trainer, GANTrainer)
                 self.assertEqual(exp.start_step, 0)
 
     def test_cifar_rows_match_000_table5(self):
@@ -75,6 +75,70 @@ class GinFilesTest(tf.test.TestCase):
         self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
         t = _build(cifar, ["FastGANLoss.alpha_fc = 0.0"]).trainer
         self.assertEqual(t.loss.alpha_fc, 0.0)
+
+
+    def test_baseline_cifar_rows(self):
+        """SNGAN / SNGAN(AC) / RobGAN on CIFAR-10 (000 Table 2, 002 Table 5.1, 000 App. B.4)."""
+        exp = _build([os.path.join(ROOT, "gin/sngan_cifar.gin")])
+        t = exp.trainer
+        self.assertIsInstance(t, StandardGAN)
+        self.assertEqual(t.n_disc, 5)
+        self.assertEqual(t.loss.d_real_fn.__name__, "hinge_d_real")
+        self.assertEqual((t.loss.alpha_dc, t.loss.alpha_gc), (0.0, 0.0))
+        self.assertEqual((t.discriminator.head, t.discriminator.spectral_norm),
+                         ("projection", True))
+        self.assertEqual(gin.query_parameter("run.train_steps"), 100000)
+        self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
+        t.iteration.assign(50000)
+        self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)  # linear decay to 0 at 100k
+
+        t = _build([os.path.join(ROOT, "gin/sngan_ac_cifar.gin")]).trainer
+        self.assertEqual(t.discriminator.head, "ac")
+        self.assertEqual((t.loss.alpha_dc, t.loss.alpha_gc), (1.0, 1.0))
+
+        t = _build([os.path.join(ROOT, "gin/robgan_cifar.gin")]).trainer
+        self.assertIsInstance(t, RobGAN)
+        self.assertEqual((t.n_disc, t.pgd_steps, t.epsilon, t.tau), (5, 3, 0.006, 0.002))
+        self.assertIsInstance(t.loss, losses.RobGANLoss)
+        self.assertEqual(t.discriminator.spectral_norm, True)
+
+    def test_imagenet_rows(self):
+        """ImageNet-143 (64/128 px) and ImageNet 128 px rows (000 Tables 3-6)."""
+        expected = {  # file: (algorithm, classes, resolution, batch, steps)
+            "fastgan_imagenet143_64.gin": (FastGAN, 143, 64, 64, 120000),
+            "fastgan_imagenet143_128.gin": (FastGAN, 143, 128, 64, 120000),
+            "sngan_imagenet143_64.gin": (StandardGAN, 143, 64, 64, 300000),
+            "sngan_imagenet143_128.gin": (StandardGAN, 143, 128, 64, 450000),
+            "robgan_imagenet143_64.gin": (RobGAN, 143, 64, 64, 120000),
+            "robgan_imagenet143_128.gin": (RobGAN, 143, 128, 64, 60000),
+            "fastgan_imagenet128_bs64.gin": (FastGAN, 1000, 128, 64, 1200000),
+            "fastgan_imagenet128_bs256.gin": (FastGAN, 1000, 128, 256, 650000),
+            "sngan_imagenet128_bs64.gin": (StandardGAN, 1000, 128, 64, 850000),
+            "sagan_imagenet128_bs256.gin": (StandardGAN, 1000, 128, 256, 1000000),
+        }
+        for name, (cls, classes, res, batch, steps) in expected.items():
+            with self.subTest(name=name):
+                exp = _build([os.path.join(ROOT, "gin", name)])
+                self.assertIsInstance(exp.trainer, cls)
+                self.assertEqual(exp.data.num_classes, classes)
+                self.assertEqual(exp.data.image_shape, (res, res, 3))
+                self.assertEqual(gin.query_parameter("run.batch_size"), batch)
+                self.assertEqual(gin.query_parameter("run.train_steps"), steps)
+        t = _build([os.path.join(ROOT, "gin/fastgan_imagenet143_64.gin")]).trainer
+        self.assertEqual((t.epsilon, t.loss.alpha_gc, t.loss.alpha_fc), (0.03, 1.0, 1.0))
+        t = _build([os.path.join(ROOT, "gin/fastgan_imagenet128_bs256.gin")]).trainer
+        self.assertEqual((t.epsilon, t.loss.alpha_gc, t.loss.alpha_fc), (0.01, 0.2, 0.05))
+        self.assertEqual(t.d_optimizer.beta_2, 0.99)
+        t.iteration.assign(250000)
+        self.assertAllClose(t.d_optimizer.learning_rate, 1e-4)
+        # SAGAN: two time-scale learning rates, attention in both nets, spectral norm in G.
+        t = _build([os.path.join(ROOT, "gin/sagan_imagenet128_bs256.gin")]).trainer
+        self.assertEqual(t.n_disc, 1)
+        self.assertAllClose(t.d_optimizer.learning_rate, 4e-4)
+        self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)
+        self.assertEqual(t.generator.attention_resolution, 32)
+        self.assertEqual(t.discriminator.attention_resolution, 32)
+        self.assertTrue(t.generator.spectral_norm)
 
 
 if __name__ == "__main__":
