@@ -14,11 +14,13 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tests import offline
 from tfgan_fast import data
 from tfgan_fast.data import augment
 from tfgan_fast.data import base
 from tfgan_fast.data import fashion_mnist
 from tfgan_fast.data import idx
+from tfgan_fast.data import spec as spec_lib
 from tfgan_fast.data import tfds_images
 
 _CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -392,6 +394,174 @@ class AugmentTest(tf.test.TestCase):
         c = data.random_flip_and_resized_crop(images, [7, 2])
         self.assertAllEqual(a, b)
         self.assertNotAllClose(a, c)
+
+
+def _imagenet_manual_dir(test, files=("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar")):
+    """A manual_dir holding (empty) stand-ins of the archives; under mock_data nothing reads them."""
+    manual = os.path.join(test.get_temp_dir(), "manual")
+    os.makedirs(manual, exist_ok=True)
+    for name in files:
+        with open(os.path.join(manual, name), "wb"):
+            pass
+    return manual
+
+
+def _raw_imagenet_labels(num_examples):
+    """The labels that mock_data's imagenet2012 'train' split yields, in order."""
+    builder = tfds.builder("imagenet2012")
+    ds = builder.as_dataset(split="train", shuffle_files=False,
+                            decoders={"image": tfds.decode.SkipDecoding()})
+    return [int(ex["label"]) for ex in ds.take(num_examples)]
+
+
+class ImageNetTest(tf.test.TestCase):
+    """TFDS imagenet2012 through `tfds.testing.mock_data` (random labels over 1000 classes)."""
+
+    def _labels_and_images(self, source, batch_size=1):
+        xs, ys = [], []
+        for x, y in source.make(batch_size, repeat=False):
+            xs.append(x.numpy())
+            ys += y.numpy().tolist()
+        return np.concatenate(xs), ys
+
+    def test_imagenet143_keeps_and_remaps_dog_and_cat_labels(self):
+        n = 300
+        with offline.mock_tfds(num_examples=n):
+            raw = _raw_imagenet_labels(n)
+            source = data.ImageNet(resolution=16, class_ids=data.imagenet143_class_ids(),
+                                   manual_dir=_imagenet_manual_dir(self), augment=False,
+                                   crop="center", shuffle_buffer=0)
+            x, y = self._labels_and_images(source)
+        self.assertEqual((source.num_classes, source.image_shape, source.name),
+                         (143, (16, 16, 3), "imagenet143"))
+        expected = [label - 151 for label in raw if 151 <= label <= 293]
+        self.assertGreater(len(expected), 10)  # ~14% of 300 random labels
+        self.assertLess(len(expected), n)
+        self.assertEqual(y, expected)
+        self.assertEqual(x.shape, (len(expected), 16, 16, 3))
+        self.assertAllInRange(x, -1.0, 1.0)
+        self.assertGreater(float(x.max() - x.min()), 1.0)  # real pixels, not a constant
+
+    def test_class_ids_order_defines_the_labels(self):
+        n = 40
+        with offline.mock_tfds(num_examples=n):
+            raw = _raw_imagenet_labels(n)
+            reversed_ids = list(range(999, -1, -1))
+            source = data.ImageNet(resolution=8, class_ids=reversed_ids,
+                                   manual_dir=_imagenet_manual_dir(self), augment=False,
+                                   crop="center", shuffle_buffer=0)
+            _, y = self._labels_and_images(source)
+            everything = data.ImageNet(resolution=8, manual_dir=_imagenet_manual_dir(self),
+                                       augment=False, crop="center", shuffle_buffer=0)
+            _, y_all = self._labels_and_images(everything)
+        self.assertEqual(y, [999 - label for label in raw])
+        self.assertEqual(y_all, raw)
+        self.assertEqual((source.num_classes, source.name), (1000, "imagenet2012_1000classes"))
+        self.assertEqual((everything.num_classes, everything.name), (1000, "imagenet2012"))
+
+    def test_random_crop_resolution_range_and_seeds(self):
+        with offline.mock_tfds(num_examples=24):
+            source = data.ImageNet(resolution=12, manual_dir=_imagenet_manual_dir(self),
+                                   shuffle_buffer=16)
+            self.assertEqual(source.image_shape, (12, 12, 3))
+
+            def batches(seed):
+                return [x.numpy() for x, _ in source.make(4, seed=seed).take(8)]  # 32 > 24
+
+            a, b, c = batches(3), batches(3), batches(4)
+            context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=1,
+                                                 num_replicas_in_sync=2)
+            x1, y1 = next(iter(source.make(4, seed=3, input_context=context)))
+        self.assertEqual((x1.shape, y1.dtype), ((4, 12, 12, 3), tf.int32))
+        for xa, xb in zip(a, b):
+            self.assertEqual(xa.shape, (4, 12, 12, 3))
+            self.assertAllInRange(xa, -1.0, 1.0)
+            np.testing.assert_array_equal(xa, xb)
+        self.assertFalse(all(np.array_equal(xa, xc) for xa, xc in zip(a, c)))
+
+    def test_missing_archives_fail_at_once_with_tfds_instructions(self):
+        data_dir = os.path.join(self.get_temp_dir(), "tfds")
+        with mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare",
+                               side_effect=AssertionError("must not prepare")), \
+                mock.patch.object(tfds_images, "_host_reachable",
+                                  side_effect=AssertionError("must not probe")):
+            start = time.monotonic()
+            with self.assertRaises(data.DataError) as cm:
+                data.ImageNet(data_dir=data_dir)
+            self.assertLess(time.monotonic() - start, 5.0)
+            message = str(cm.exception)
+            for part in ("imagenet2012", "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
+                         os.path.join(data_dir, "downloads", "manual"), "ImageNet.manual_dir=DIR",
+                         "image-net.org"):
+                self.assertIn(part, message)
+            manual = _imagenet_manual_dir(self, files=("ILSVRC2012_img_train.tar",))
+            with self.assertRaisesRegex(data.DataError,
+                                        f"{manual}/ \\(missing: ILSVRC2012_img_val.tar\\)"):
+                data.ImageNet(data_dir=data_dir, manual_dir=manual)
+
+    def test_archives_present_prepare_from_manual_dir(self):
+        manual = _imagenet_manual_dir(self)
+        data_dir = os.path.join(self.get_temp_dir(), "tfds")
+        with mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare") as prepare:
+            source = data.ImageNet(data_dir=data_dir, manual_dir=manual, resolution=64)
+        self.assertEqual(prepare.call_args.kwargs["download_config"].manual_dir, manual)
+        self.assertEqual((source.num_classes, source.image_shape), (1000, (64, 64, 3)))
+        with mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare",
+                               side_effect=RuntimeError("bad checksum")):
+            with self.assertRaisesRegex(data.DataError, "manual_dir=.*bad checksum"):
+                data.ImageNet(data_dir=data_dir, manual_dir=manual)
+
+    def test_bad_arguments_fail_clearly(self):
+        for class_ids, pattern in (([3, 1000], "1000"), ([-1], "-1"), ([5, 7, 5], "5 more than once"),
+                                   ([], "no class"), ("151", "'151'"), ([2.0], "2.0"),
+                                   ([True], "True")):
+            with self.assertRaisesRegex(ValueError, pattern):
+                data.ImageNet(class_ids=class_ids)
+        with self.assertRaisesRegex(ValueError, "crop='random'.*augment=False"):
+            data.ImageNet(augment=False)
+        with self.assertRaisesRegex(ValueError, "'middle'"):
+            data.ImageNet(crop="middle")
+        with self.assertRaisesRegex(ValueError, "resolution"):
+            data.ImageNet(resolution=0)
+
+    def test_shipped_class_list(self):
+        ids = data.imagenet143_class_ids()
+        self.assertEqual(ids, list(range(151, 294)))
+        labels_file = os.path.join(os.path.dirname(tfds.__file__), "datasets", "imagenet2012",
+                                   "labels.txt")
+        if not os.path.isfile(labels_file):
+            self.skipTest("TFDS imagenet2012 labels.txt not installed")
+        with open(labels_file, encoding="utf-8") as f:
+            wnids = f.read().split()
+        with open(data.imagenet.CLASS_LIST_143, encoding="utf-8") as f:
+            rows = [line.split() for line in f if not line.startswith("#")]
+        self.assertEqual([(int(i), w) for i, w in rows], [(i, wnids[i]) for i in ids])
+        self.assertEqual(rows[0][1], "n02085620")  # Chihuahua
+        self.assertEqual(rows[-1][1], "n02130308")  # cheetah
+
+    def test_gin_and_data_spec(self):
+        with offline.mock_tfds(num_examples=4):
+            gin.parse_config(f"""
+                ImageNet.resolution = 64
+                ImageNet.class_ids = @imagenet143_class_ids()
+                ImageNet.manual_dir = {_imagenet_manual_dir(self)!r}
+            """)
+            try:
+                source = data.ImageNet()
+            finally:
+                gin.clear_config()
+        self.assertEqual((source.num_classes, source.image_shape), (143, (64, 64, 3)))
+        path = os.path.join(self.get_temp_dir(), "data_spec.json")
+        spec_lib.write_spec(source, path)
+        bindings = spec_lib.spec_bindings(path)
+        self.assertEqual(bindings[0], "run.data = @DataSpec()")
+        gin.parse_config(bindings[1:])
+        try:
+            spec = data.DataSpec()
+        finally:
+            gin.clear_config()
+        self.assertEqual((spec.num_classes, spec.image_shape, spec.name),
+                         (143, (64, 64, 3), "imagenet143"))
 
 
 if __name__ == "__main__":

@@ -517,5 +517,309 @@ class MirroredStrategyTest(tf.test.TestCase):
             self.assertAllClose(got, expected, atol=1e-5, rtol=1e-5)
 
 
+# --- SNGAN ImageNet layouts, SAGAN self-attention (issue 4) -------------------------------------
+
+G128, D128 = (16, 16, 8, 4, 2, 1), (1, 2, 4, 8, 16, 16)
+G64, D64 = (16, 8, 4, 2, 1), (1, 2, 4, 8, 16)
+
+
+def _conv(k, a, b, bias=True):
+    return k * k * a * b + (b if bias else 0)
+
+
+def _attention(c):
+    # theta, phi: C -> C/8; g: C -> C/2; out: C/2 -> C (1x1, no bias); gamma.
+    return 2 * _conv(1, c, c // 8, False) + _conv(1, c, c // 2, False) + _conv(
+        1, c // 2, c, False) + 1
+
+
+def _sngan_g_count(width, z_dim, k, multipliers, channels=3, attention_channels=0):
+    """Dense z -> 4*4*c0; per up-block: 2 CBN (2*K*C each), Conv3x3 a->b, Conv3x3 b->b,
+    Conv1x1 shortcut a->b; BN on the last map; Conv3x3 -> channels."""
+    c = [width * m for m in multipliers]
+    total = z_dim * 16 * c[0] + 16 * c[0]
+    for a, b in zip(c[:-1], c[1:]):
+        total += 2 * k * a + 2 * k * b + _conv(3, a, b) + _conv(3, b, b) + _conv(1, a, b)
+    total += 2 * c[-1] + _conv(3, c[-1], channels)
+    if attention_channels:
+        total += _attention(attention_channels)
+    return total
+
+
+def _sngan_d_count(width, k, multipliers, channels=3, attention_channels=0):
+    """Optimized block: Conv3x3 in->c0, Conv3x3 c0->c0, Conv1x1 in->c0; block a->b: Conv3x3
+    a->a (hidden = in, SNGAN), Conv3x3 a->b, Conv1x1 a->b unless a == b and no downsampling
+    ("auto"); projection head: psi Dense(C, 1) + embedding K x C."""
+    c = [width * m for m in multipliers]
+    total = _conv(3, channels, c[0]) + _conv(3, c[0], c[0]) + _conv(1, channels, c[0])
+    for i, (a, b) in enumerate(zip(c[:-1], c[1:])):
+        last = i == len(c) - 2
+        total += _conv(3, a, a) + _conv(3, a, b)
+        if a != b or not last:
+            total += _conv(1, a, b)
+    total += c[-1] + 1 + k * c[-1]
+    if attention_channels:
+        total += _attention(attention_channels)
+    return total
+
+
+def _block_sizes(d, images):
+    sizes, h = [], images
+    for block in d.blocks:
+        h = block(h)
+        sizes.append((h.shape[1], h.shape[-1]))
+    return sizes
+
+
+class ImageNetLayoutTest(tf.test.TestCase):
+    """SNGAN's ImageNet G / D (`gen_models/resnet*.py`, `dis_models/snresnet*.py`)."""
+
+    def test_shapes(self):
+        for resolution, gm, dm in [(64, G64, D64), (128, G128, D128)]:
+            g = nets.ResNetGenerator(resolution=resolution, width=2, z_dim=8, num_classes=5,
+                                     channel_multipliers=gm)
+            x = g(_normal([2, 8]), _labels(2, 5), training=True)
+            self.assertEqual(x.shape, (2, resolution, resolution, 3))
+            self.assertAllInRange(x, -1.0, 1.0)
+            self.assertEqual([b.filters for b in g.blocks], [2 * m for m in gm[1:]])
+            d = nets.ResNetDiscriminator(resolution=resolution, width=2, num_classes=5,
+                                         head="projection", learnable_shortcut="auto",
+                                         channel_multipliers=dm)
+            out = d(x, _labels(2, 5))
+            self.assertEqual(out["logits"].shape, (2,))
+            sizes = [resolution // 2 ** (i + 1) for i in range(len(dm) - 1)] + [4]
+            self.assertEqual(_block_sizes(d, x), list(zip(sizes, [2 * m for m in dm])))
+            self.assertEqual(d.features(x).shape, (2, 2 * dm[-1]))
+        # SNGAN's / RobGAN's own 64 px D downsamples in all five blocks (to 2x2).
+        d = nets.ResNetDiscriminator(resolution=64, width=2, head="none",
+                                     channel_multipliers=D64, downsample_last=True)
+        self.assertEqual([s for s, _ in _block_sizes(d, _normal([1, 64, 64, 3]))],
+                         [32, 16, 8, 4, 2])
+
+    def test_parameter_counts_by_hand(self):
+        g = nets.ResNetGenerator(resolution=64, width=2, z_dim=8, num_classes=3,
+                                 channel_multipliers=G64)
+        g(tf.zeros([1, 8]), _labels(1, 3))
+        self.assertEqual(_num_params(g), _sngan_g_count(2, 8, 3, G64))
+        d = nets.ResNetDiscriminator(resolution=64, width=2, num_classes=3, head="projection",
+                                     learnable_shortcut="auto", channel_multipliers=D64,
+                                     spectral_norm=True)
+        d(tf.zeros([1, 64, 64, 3]), _labels(1, 3))
+        self.assertEqual(_num_params(d), _sngan_d_count(2, 3, D64))
+        # The SNGAN 128 px D: the last block (16ch -> 16ch, no pooling) has no shortcut conv.
+        d = nets.ResNetDiscriminator(resolution=128, width=2, num_classes=3, head="projection",
+                                     learnable_shortcut="auto", channel_multipliers=D128)
+        d(tf.zeros([1, 128, 128, 3]), _labels(1, 3))
+        self.assertEqual(_num_params(d), _sngan_d_count(2, 3, D128))
+        self.assertFalse(d.blocks[-1].has_shortcut_conv)
+        # SAGAN at 128 px: attention after the 32x32 block of G (4ch) and of D (2ch).
+        g = nets.ResNetGenerator(resolution=128, width=4, z_dim=8, num_classes=3,
+                                 channel_multipliers=G128, attention_resolution=32,
+                                 spectral_norm=True)
+        g(tf.zeros([1, 8]), _labels(1, 3))
+        self.assertEqual(_num_params(g), _sngan_g_count(4, 8, 3, G128, attention_channels=16))
+        self.assertEqual(g.attention.theta.kernel.shape, (1, 1, 16, 2))
+        d = nets.ResNetDiscriminator(resolution=128, width=4, num_classes=3, head="projection",
+                                     spectral_norm=True, learnable_shortcut="auto",
+                                     channel_multipliers=D128, attention_resolution=32)
+        d(tf.zeros([1, 128, 128, 3]), _labels(1, 3))
+        self.assertEqual(_num_params(d), _sngan_d_count(4, 3, D128, attention_channels=8))
+        self.assertEqual(d.attention.theta.kernel.shape, (1, 1, 8, 1))
+
+    def test_full_size_formula_matches_sngan(self):
+        """ch = 64, 1000 classes: the formulas above give SNGAN's 128 px sizes (the networks
+        themselves are counted in the report; building them here would take too long)."""
+        self.assertEqual(_sngan_g_count(64, 128, 1000, G128), 41_996_931)
+        self.assertEqual(_sngan_d_count(64, 1000, D128), 30_041_857)
+
+    def test_invalid_layouts(self):
+        with self.assertRaisesRegex(ValueError, r"channel_multipliers=\(16, 8, 4, 2\).*5"):
+            nets.ResNetGenerator(resolution=64, channel_multipliers=(16, 8, 4, 2))
+        with self.assertRaisesRegex(ValueError, r"channel_multipliers=\(1, 2, 4, 8\).*5"):
+            nets.ResNetDiscriminator(resolution=64, channel_multipliers=(1, 2, 4, 8))
+        with self.assertRaisesRegex(ValueError, "channel_multipliers=.*positive"):
+            nets.ResNetGenerator(resolution=64, channel_multipliers=(16, 8, 0, 2, 1))
+        with self.assertRaisesRegex(ValueError, "attention_resolution=12"):
+            nets.ResNetGenerator(resolution=64, channel_multipliers=G64, attention_resolution=12)
+        with self.assertRaisesRegex(ValueError, "attention_resolution=4 "):
+            nets.ResNetGenerator(resolution=64, attention_resolution=4)  # 4 is only the input
+        with self.assertRaisesRegex(ValueError, "attention_resolution=64"):
+            nets.ResNetDiscriminator(resolution=64, channel_multipliers=D64,
+                                     attention_resolution=64)
+        with self.assertRaisesRegex(ValueError, "downsample_last"):
+            nets.ResNetDiscriminator(downsample_last=True)
+
+    def test_cifar_layout_accepts_attention(self):
+        g = nets.ResNetGenerator(width=8, z_dim=4, attention_resolution=16)
+        x = g(_normal([2, 4]), _labels(2))
+        self.assertEqual(x.shape, (2, 32, 32, 3))
+        self.assertEqual(g.attention.g.kernel.shape, (1, 1, 8, 4))
+        d = nets.ResNetDiscriminator(width=8, head="none", attention_resolution=8)
+        self.assertEqual(d(x)["logits"].shape, (2,))
+
+    def test_models_round_trip(self):
+        g = nets.ResNetGenerator(resolution=64, width=4, z_dim=4, num_classes=3,
+                                 channel_multipliers=G64, attention_resolution=32,
+                                 spectral_norm=True, name="g64")
+        d = nets.ResNetDiscriminator(resolution=64, width=4, num_classes=3, head="projection",
+                                     spectral_norm=True, learnable_shortcut="auto",
+                                     channel_multipliers=D64, attention_resolution=16,
+                                     downsample_last=True, name="d64")
+        for model, args in ((g, (tf.zeros([1, 4]), _labels(1, 3))),
+                            (d, (tf.zeros([1, 64, 64, 3]), _labels(1, 3)))):
+            model(*args)
+            clone = type(model).from_config(model.get_config())
+            self.assertEqual(clone.get_config(), model.get_config())
+            clone(*args)
+            self.assertEqual(_num_params(clone), _num_params(model))
+        self.assertEqual(g.get_config()["channel_multipliers"], list(G64))
+        self.assertEqual(d.get_config()["attention_resolution"], 16)
+
+    def test_gin_binding(self):
+        try:
+            with gin.unlock_config():
+                gin.parse_config("ResNetGenerator.channel_multipliers = (16, 8, 4, 2, 1)\n"
+                                 "ResNetGenerator.attention_resolution = 32\n"
+                                 "ResNetDiscriminator.channel_multipliers = (1, 2, 4, 8, 16)")
+                g = gin.get_configurable("ResNetGenerator")(resolution=64, width=2, z_dim=4)
+                d = gin.get_configurable("ResNetDiscriminator")(resolution=64, width=2)
+        finally:
+            gin.clear_config()
+        self.assertEqual(g.channel_multipliers, G64)
+        self.assertEqual(g.attention_resolution, 32)
+        self.assertEqual(d.channel_multipliers, D64)
+
+
+class SelfAttentionTest(tf.test.TestCase):
+
+    def test_zero_gamma_is_identity(self):
+        x = _normal([2, 4, 6, 8])
+        layer = layers.SelfAttention()
+        self.assertAllEqual(layer(x), x)
+        self.assertEqual(float(layer.gamma), 0.0)
+
+    def test_matches_numpy(self):
+        """A 4x4 map with 8 channels: 16 queries attend over the 4 max-pooled keys."""
+        x = _normal([2, 4, 4, 8])
+        layer = layers.SelfAttention()
+        layer(x)
+        rng = np.random.RandomState(3)
+        w = {name: rng.randn(*getattr(layer, name).kernel.shape).astype(np.float32) * 0.5
+             for name in ("theta", "phi", "g", "attn_out")}
+        for name, value in w.items():
+            getattr(layer, name).kernel.assign(value)
+        layer.gamma.assign(0.7)
+
+        xn = x.numpy()
+
+        def conv1x1(a, kernel):
+            return a @ kernel[0, 0]
+
+        def pool(a):  # 2x2 max pooling, [B, H, W, C] -> [B, H/2, W/2, C]
+            b, h, w_, c = a.shape
+            return a.reshape(b, h // 2, 2, w_ // 2, 2, c).max(axis=(2, 4))
+
+        theta = conv1x1(xn, w["theta"]).reshape(2, 16, 1)
+        phi = pool(conv1x1(xn, w["phi"])).reshape(2, 4, 1)
+        g = pool(conv1x1(xn, w["g"])).reshape(2, 4, 4)
+        logits = theta @ phi.transpose(0, 2, 1)  # [2, 16, 4]
+        beta = np.exp(logits - logits.max(-1, keepdims=True))
+        beta /= beta.sum(-1, keepdims=True)
+        o = conv1x1((beta @ g).reshape(2, 4, 4, 4), w["attn_out"])
+        self.assertAllClose(layer(x), xn + 0.7 * o, atol=1e-5)
+        # The attention really mixes positions: not a per-pixel function of x.
+        self.assertGreater(float(np.abs(beta - 0.25).max()), 0.05)
+
+    def test_invalid_inputs(self):
+        with self.assertRaisesRegex(ValueError, "at least 8 channels"):
+            layers.SelfAttention()(_normal([1, 4, 4, 4]))
+        with self.assertRaisesRegex(ValueError, "even height and width"):
+            layers.SelfAttention()(_normal([1, 5, 4, 8]))
+
+    def test_round_trip(self):
+        x = _normal([2, 4, 4, 16])
+        layer = layers.SelfAttention(spectral_norm=True, name="attn")
+        layer(x)
+        layer.gamma.assign(0.5)
+        clone = layers.SelfAttention.from_config(layer.get_config())
+        self.assertEqual(clone.get_config(), layer.get_config())
+        self.assertTrue(layer.get_config()["spectral_norm"])
+        clone(x)
+        clone.set_weights(layer.get_weights())
+        self.assertAllClose(clone(x), layer(x))
+        self.assertIsInstance(layer.theta, keras.layers.SpectralNormalization)
+
+    def test_round_trip_new_block_arguments(self):
+        x = _normal([2, 4, 4, 6])
+        up = layers.ResBlockUp(8, num_classes=3, spectral_norm=True, name="up_sn")
+        up(x, _labels(2, 3))
+        self.assertEqual(layers.ResBlockUp.from_config(up.get_config()).get_config(),
+                         up.get_config())
+        self.assertIsInstance(up.conv1, keras.layers.SpectralNormalization)
+        down = layers.ResBlockDown(8, hidden_channels=6, name="down_hidden")
+        down(x)
+        self.assertEqual(down.conv1.kernel.shape, (3, 3, 6, 6))
+        self.assertEqual(down.conv2.kernel.shape, (3, 3, 6, 8))
+        self.assertEqual(layers.ResBlockDown.from_config(down.get_config()).get_config(),
+                         down.get_config())
+
+
+class SpectralNormImageNetTest(tf.test.TestCase):
+
+    def _wrappers(self, model):
+        return [layer for layer in model._flatten_layers()
+                if isinstance(layer, keras.layers.SpectralNormalization)]
+
+    @staticmethod
+    def _key(wrapper):
+        return wrapper.path.split("/", 1)[1]  # without the model's unique name
+
+    def test_generator_and_attention_kernels_reach_unit_norm(self):
+        g = nets.ResNetGenerator(resolution=16, width=1, z_dim=4, num_classes=3,
+                                 channel_multipliers=(8, 8, 8), attention_resolution=8,
+                                 spectral_norm=True)
+        z, labels = _normal([2, 4]), _labels(2, 3)
+        g(z, labels)
+        step = tf.function(lambda: g(z, labels, training=True))
+        for _ in range(30):
+            step()
+        wrappers = self._wrappers(g)
+        # dense, 2 blocks x 3 convs, conv_out, 4 attention convs.
+        self.assertLen(wrappers, 12)
+        for wrapper in wrappers:
+            kernel = wrapper.kernel.numpy()
+            sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+            self.assertAllClose(sigma, 1.0, atol=1e-2, msg=wrapper.path)
+        # The conditional-BN tables are not normalised.
+        self.assertFalse(any("gamma" in w.path or "beta" in w.path for w in wrappers))
+
+    def test_power_iteration_vector_is_checkpointed(self):
+        def make():
+            return nets.ResNetDiscriminator(resolution=16, width=8, num_classes=3,
+                                            head="projection", spectral_norm=True,
+                                            learnable_shortcut="auto",
+                                            channel_multipliers=(1, 2, 2),
+                                            attention_resolution=8)
+
+        images, labels = _normal([2, 16, 16, 3]), _labels(2, 3)
+        d = make()
+        for _ in range(3):
+            d(images, labels, training=True)
+        u = {self._key(w): w.vector_u.numpy() for w in self._wrappers(d)}
+        self.assertLen(u, 3 * 3 - 1 + 4 + 2)  # no shortcut conv in the last block
+        path = tf.train.Checkpoint(model=d).save(self.get_temp_dir() + "/ckpt")
+        saved = " ".join(name for name, _ in tf.train.list_variables(path))
+        self.assertEqual(saved.count("vector_u"), len(u))
+        fresh = make()
+        fresh(images, labels)
+        before = {self._key(w): w.vector_u.numpy() for w in self._wrappers(fresh)}
+        tf.train.Checkpoint(model=fresh).restore(path).assert_consumed()
+        for wrapper in self._wrappers(fresh):
+            key = self._key(wrapper)
+            self.assertNotAllClose(before[key], u[key])
+            self.assertAllEqual(wrapper.vector_u, u[key], msg=key)
+        self.assertAllClose(fresh(images, labels)["logits"], d(images, labels)["logits"])
+
+
 if __name__ == "__main__":
     tf.test.main()

@@ -5,7 +5,8 @@ Every source has `num_classes`, `image_shape` `(H, W, C)`, `name` and
 `(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
 
 Importing this package registers the gin configurables `TFDSImages`, `FashionMNIST`,
-`QuickstartFashionMNIST`, `SyntheticImages` (benchmarks) and `DataSpec`
+`QuickstartFashionMNIST`, `ImageNet` (TFDS imagenet2012 and class subsets, with the gin function
+`imagenet143_class_ids`), `SyntheticImages` (benchmarks) and `DataSpec`
 (a recorded shape, for tools that rebuild a trained model without its data).
 """
 from tfgan_fast.data.augment import random_flip_and_resized_crop
@@ -14,6 +15,8 @@ from tfgan_fast.data.fashion_mnist import FashionMNIST
 from tfgan_fast.data.fashion_mnist import QuickstartFashionMNIST
 from tfgan_fast.data.idx import read_idx
 from tfgan_fast.data.idx import write_idx
+from tfgan_fast.data.imagenet import ImageNet
+from tfgan_fast.data.imagenet import imagenet143_class_ids
 from tfgan_fast.data.spec import DataSpec
 from tfgan_fast.data.synthetic import SyntheticImages
 from tfgan_fast.data.tfds_images import TFDSImages
@@ -22,9 +25,11 @@ __all__ = [
     "DataError",
     "DataSpec",
     "FashionMNIST",
+    "ImageNet",
     "QuickstartFashionMNIST",
     "SyntheticImages",
     "TFDSImages",
+    "imagenet143_class_ids",
     "random_flip_and_resized_crop",
     "read_idx",
     "write_idx",

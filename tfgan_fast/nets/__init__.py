@@ -12,6 +12,7 @@ from tfgan_fast.nets.layers import ConvAvgPool2D
 from tfgan_fast.nets.layers import ProjectionHead
 from tfgan_fast.nets.layers import ResBlockDown
 from tfgan_fast.nets.layers import ResBlockUp
+from tfgan_fast.nets.layers import SelfAttention
 from tfgan_fast.nets.layers import SyncBatchNorm
 from tfgan_fast.nets.layers import UpsampleConv2D
 from tfgan_fast.nets.resnet import ResNetDiscriminator
@@ -29,6 +30,7 @@ __all__ = [
     "ResBlockUp",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "SelfAttention",
     "SyncBatchNorm",
     "UpsampleConv2D",
 ]

@@ -275,19 +275,21 @@ class ResBlockUp(keras.layers.Layer):
         sync_bn: compute batch moments over all replicas in sync.
         momentum: BN moving-average momentum.
         epsilon: BN variance epsilon.
+        spectral_norm: wrap the three convolutions in `keras.layers.SpectralNormalization`
+            (SAGAN's generator; the conditional-BN embeddings are not normalised).
         **kwargs: forwarded to `keras.layers.Layer`.
 
     Call args:
         inputs: float `[B, H, W, C_in]`.
         labels: int `[B]`; required when `num_classes > 0`, ignored otherwise.
-        training: use batch statistics in BN.
+        training: use batch statistics in BN (and advance the spectral-norm power iterations).
 
     Returns:
         `[B, 2H, 2W, filters]` (`[B, H, W, filters]` without upsampling).
     """
 
     def __init__(self, filters, num_classes=0, upsample=True, learnable_shortcut="always",
-                 sync_bn=True, momentum=0.9, epsilon=2e-5, **kwargs):
+                 sync_bn=True, momentum=0.9, epsilon=2e-5, spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         _check_shortcut_mode(learnable_shortcut)
         self.filters = filters
@@ -297,6 +299,7 @@ class ResBlockUp(keras.layers.Layer):
         self.sync_bn = sync_bn
         self.momentum = momentum
         self.epsilon = epsilon
+        self.spectral_norm = spectral_norm
 
     def _norm(self, name):
         if self.num_classes > 0:
@@ -311,14 +314,18 @@ class ResBlockUp(keras.layers.Layer):
         self.bn1 = self._norm("bn1")
         self.bn2 = self._norm("bn2")
         conv1_cls = UpsampleConv2D if self.upsample else keras.layers.Conv2D
-        self.conv1 = conv1_cls(self.filters, 3, padding="same",
-                               kernel_initializer=_residual_init(), name="conv1")
-        self.conv2 = keras.layers.Conv2D(self.filters, 3, padding="same",
-                                         kernel_initializer=_residual_init(), name="conv2")
+        self.conv1 = _maybe_spectral_norm(
+            conv1_cls(self.filters, 3, padding="same", kernel_initializer=_residual_init(),
+                      name="conv1"), self.spectral_norm)
+        self.conv2 = _maybe_spectral_norm(
+            keras.layers.Conv2D(self.filters, 3, padding="same",
+                                kernel_initializer=_residual_init(), name="conv2"),
+            self.spectral_norm)
         self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
         if self.has_shortcut_conv:
-            self.conv_sc = keras.layers.Conv2D(self.filters, 1, kernel_initializer=_linear_init(),
-                                               name="conv_sc")
+            self.conv_sc = _maybe_spectral_norm(
+                keras.layers.Conv2D(self.filters, 1, kernel_initializer=_linear_init(),
+                                    name="conv_sc"), self.spectral_norm)
 
     def _bn(self, layer, h, labels, training):
         if self.num_classes > 0:
@@ -329,14 +336,14 @@ class ResBlockUp(keras.layers.Layer):
         if self.num_classes > 0 and labels is None:
             raise ValueError(f"{self.name}: labels are required when num_classes > 0.")
         h = tf.nn.relu(self._bn(self.bn1, inputs, labels, training))
-        h = self.conv1(h)  # upsamples too when self.upsample (UpsampleConv2D)
+        h = self.conv1(h, training=training)  # upsamples too when self.upsample
         h = tf.nn.relu(self._bn(self.bn2, h, labels, training))
-        h = self.conv2(h)
+        h = self.conv2(h, training=training)
         sc = inputs
         if self.has_shortcut_conv:
             # A 1x1 convolution commutes with nearest upsampling, so convolve the small map:
             # same function as Up -> Conv1x1, a quarter of the cost.
-            sc = self.conv_sc(sc)
+            sc = self.conv_sc(sc, training=training)
         if self.upsample:
             sc = self.up(sc)
         return h + sc
@@ -352,7 +359,8 @@ class ResBlockUp(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, num_classes=self.num_classes,
                       upsample=self.upsample, learnable_shortcut=self.learnable_shortcut,
-                      sync_bn=self.sync_bn, momentum=self.momentum, epsilon=self.epsilon)
+                      sync_bn=self.sync_bn, momentum=self.momentum, epsilon=self.epsilon,
+                      spectral_norm=self.spectral_norm)
         return config
 
 
@@ -360,20 +368,24 @@ class ResBlockUp(keras.layers.Layer):
 class ResBlockDown(keras.layers.Layer):
     """Discriminator residual block of the SNGAN / WGAN-GP CIFAR ResNet (no normalisation).
 
-    Regular block: main path ReLU -> Conv3x3 -> ReLU -> Conv3x3 [-> AvgPool2]; shortcut
-    Conv1x1 [-> AvgPool2] (or the identity, see `learnable_shortcut`).
+    Regular block: main path ReLU -> Conv3x3 (C_in -> hidden) -> ReLU -> Conv3x3 (hidden ->
+    filters) [-> AvgPool2]; shortcut Conv1x1 [-> AvgPool2] (or the identity, see
+    `learnable_shortcut`). SNGAN's ImageNet discriminators use `hidden = C_in`.
     Optimized (first) block, which sees the raw image: main path Conv3x3 -> ReLU -> Conv3x3
     [-> AvgPool2]; shortcut [AvgPool2 ->] Conv1x1, always learnable.
     When downsampling, the last Conv3x3 -> AvgPool2 of the main path runs as one
     `ConvAvgPool2D`.
 
     Args:
-        filters: output channels (also the hidden channels).
+        filters: output channels (also the hidden channels unless `hidden_channels` is set).
         downsample: halve the spatial size with 2x2 average pooling.
         optimized: the first-block variant without the leading ReLU.
         learnable_shortcut: "always" (a Conv1x1 in every block, the FastGAN authors' code) or
             "auto" (only when the channels change or the block downsamples, SNGAN's code).
         spectral_norm: wrap every convolution in `keras.layers.SpectralNormalization`.
+        hidden_channels: output channels of the first Conv3x3 of a regular block; None means
+            `filters` (the CIFAR ResNet, where they are equal to C_in). The optimized block
+            always uses `filters`, as in SNGAN.
         **kwargs: forwarded to `keras.layers.Layer`.
 
     Call args:
@@ -385,25 +397,31 @@ class ResBlockDown(keras.layers.Layer):
     """
 
     def __init__(self, filters, downsample=True, optimized=False, learnable_shortcut="always",
-                 spectral_norm=False, **kwargs):
+                 spectral_norm=False, hidden_channels=None, **kwargs):
         super().__init__(**kwargs)
         _check_shortcut_mode(learnable_shortcut)
+        if hidden_channels is not None and (
+                not isinstance(hidden_channels, int) or hidden_channels < 1):
+            raise ValueError(f"hidden_channels must be a positive int or None, got "
+                             f"{hidden_channels!r}.")
         self.filters = filters
         self.downsample = downsample
         self.optimized = optimized
         self.learnable_shortcut = learnable_shortcut
         self.spectral_norm = spectral_norm
+        self.hidden_channels = hidden_channels
 
-    def _conv(self, kernel_size, initializer, name, cls=keras.layers.Conv2D):
-        conv = cls(self.filters, kernel_size, padding="same", kernel_initializer=initializer,
-                   name=name)
+    def _conv(self, kernel_size, initializer, name, cls=keras.layers.Conv2D, filters=None):
+        conv = cls(filters or self.filters, kernel_size, padding="same",
+                   kernel_initializer=initializer, name=name)
         return _maybe_spectral_norm(conv, self.spectral_norm)
 
     def build(self, inputs_shape):
         in_channels = inputs_shape[-1]
         self.has_shortcut_conv = (self.optimized or self.learnable_shortcut == "always"
                                   or self.downsample or in_channels != self.filters)
-        self.conv1 = self._conv(3, _residual_init(), "conv1")
+        hidden = None if self.optimized else self.hidden_channels
+        self.conv1 = self._conv(3, _residual_init(), "conv1", filters=hidden)
         self.conv2 = self._conv(3, _residual_init(), "conv2",
                                 cls=ConvAvgPool2D if self.downsample else keras.layers.Conv2D)
         if self.has_shortcut_conv:
@@ -433,7 +451,99 @@ class ResBlockDown(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, downsample=self.downsample, optimized=self.optimized,
                       learnable_shortcut=self.learnable_shortcut,
-                      spectral_norm=self.spectral_norm)
+                      spectral_norm=self.spectral_norm, hidden_channels=self.hidden_channels)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class SelfAttention(keras.layers.Layer):
+    """SAGAN's self-attention block (Zhang et al. 2019, "Self-Attention GANs", eq. 1-3).
+
+    With `N = H * W` positions of `x` `[B, H, W, C]` and 1x1 convolutions without bias,
+    `f(x) = W_f x` (theta, C/8 channels), `g(x) = W_g x` (phi, C/8), `h(x) = W_h x` (g, C/2) and
+    `v(.) = W_v .` (back to C channels):
+
+        beta[i, j] = softmax_j(f(x_i)^T g(x_j))               (eq. 1)
+        o_i = v(sum_j beta[i, j] h(x_j))                      (eq. 2)
+        y_i = x_i + gamma * o_i                                (eq. 3)
+
+    As in the authors' TensorFlow code and TF-GAN's SAGAN example (`sn_non_local_block_sim`),
+    the keys g(x) and values h(x) are 2x2 max-pooled, so `j` runs over the `N / 4` pooled
+    positions, there is no `1 / sqrt(d)` scaling, the convolutions are Xavier-uniform
+    initialised, and `gamma` is one learnt scalar starting at 0 (the block starts as the identity).
+
+    Args:
+        spectral_norm: wrap the four convolutions in `keras.layers.SpectralNormalization`
+            (SAGAN normalises both G and D); `gamma` is not normalised.
+        **kwargs: forwarded to `keras.layers.Layer`.
+
+    Call args:
+        inputs: float `[B, H, W, C]` with `C >= 8` and even `H`, `W`.
+        training: advances the spectral-norm power iterations when True.
+
+    Returns:
+        `[B, H, W, C]`, the input plus the scaled attention output.
+
+    Raises:
+        ValueError: at build time, on fewer than 8 channels or an odd spatial size.
+    """
+
+    def __init__(self, spectral_norm=False, **kwargs):
+        super().__init__(**kwargs)
+        self.spectral_norm = spectral_norm
+
+    def build(self, inputs_shape):
+        channels = inputs_shape[-1]
+        if channels is None or channels < 8:
+            raise ValueError(f"{self.name}: SelfAttention needs at least 8 channels (C/8 query "
+                             f"and key channels), got inputs of shape {tuple(inputs_shape)}.")
+        for size in inputs_shape[1:3]:
+            if size is not None and size % 2:
+                raise ValueError(f"{self.name}: SelfAttention max-pools keys and values 2x2 and "
+                                 f"needs an even height and width, got inputs of shape "
+                                 f"{tuple(inputs_shape)}.")
+
+        def conv(filters, name):
+            return _maybe_spectral_norm(
+                keras.layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=_linear_init(),
+                                    name=name, dtype=self.dtype_policy), self.spectral_norm)
+
+        self.theta = conv(channels // 8, "theta")
+        self.phi = conv(channels // 8, "phi")
+        self.g = conv(channels // 2, "g")
+        self.attn_out = conv(channels, "attn_out")
+        self.pool = keras.layers.MaxPooling2D(2, name="pool", dtype=self.dtype_policy)
+        self.gamma = self.add_weight(name="gamma", shape=(), initializer="zeros",
+                                     trainable=True)
+        shape = tuple(inputs_shape)
+        self.theta.build(shape)
+        self.phi.build(shape)
+        self.g.build(shape)
+        self.attn_out.build(shape[:-1] + (channels // 2,))
+
+    def call(self, inputs, training=None):
+        channels = inputs.shape[-1]
+        shape = tf.shape(inputs)
+        batch, height, width = shape[0], shape[1], shape[2]
+        query = tf.reshape(self.theta(inputs, training=training), [batch, -1, channels // 8])
+        key = tf.reshape(self.pool(self.phi(inputs, training=training)),
+                         [batch, -1, channels // 8])
+        value = tf.reshape(self.pool(self.g(inputs, training=training)),
+                           [batch, -1, channels // 2])
+        # Softmax in float32: bfloat16 logits over N/4 keys would round the weights badly.
+        logits = tf.matmul(tf.cast(query, tf.float32), tf.cast(key, tf.float32),
+                           transpose_b=True)  # [B, N, N/4]
+        beta = tf.cast(tf.nn.softmax(logits, axis=-1), value.dtype)
+        attended = tf.reshape(tf.matmul(beta, value), [batch, height, width, channels // 2])
+        out = self.attn_out(attended, training=training)
+        return inputs + tf.cast(self.gamma, out.dtype) * out
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(spectral_norm=self.spectral_norm)
         return config
 
 

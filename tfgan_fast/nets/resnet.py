@@ -1,10 +1,16 @@
-"""The SNGAN / WGAN-GP CIFAR ResNets used by FastGAN, SNGAN and RobGAN (channels-last).
+"""The SNGAN / WGAN-GP ResNets used by FastGAN, SNGAN, RobGAN and SAGAN (channels-last).
 
 With resolution 32, width 128, z_dim 128 and 10 classes these reproduce the FastGAN authors'
 networks exactly (trainable parameters: G 1,218,307; D 1,088,139 with the AC head, 1,088,129 with
 the projection head). SNGAN's CIFAR networks are G at width 256 (4,304,387) and the projection D
 with `learnable_shortcut="auto"` (1,055,105). Other resolutions add residual blocks (see each
 class). The arithmetic of these counts is in `tests/test_nets.py`.
+
+`channel_multipliers` switches to SNGAN's ImageNet layouts (pfnet-research/sngan_projection
+`gen_models/resnet.py`, `dis_models/snresnet.py`), which FastGAN copies layer by layer (000 §4):
+G `(16, 16, 8, 4, 2, 1)` / D `(1, 2, 4, 8, 16, 16)` at 128 px and G `(16, 8, 4, 2, 1)` /
+D `(1, 2, 4, 8, 16)` at 64 px, with width ("ch") 64. `attention_resolution` adds SAGAN's
+self-attention block (32 in G and D at 128 px).
 """
 import keras
 import tensorflow as tf
@@ -21,6 +27,27 @@ def _log2_exact(value):
     if value & (value - 1):
         return None
     return value.bit_length() - 1
+
+
+def _check_multipliers(owner, channel_multipliers, expected_length, why):
+    """Returns `channel_multipliers` as a tuple of positive ints of `expected_length`."""
+    values = tuple(channel_multipliers)
+    if len(values) != expected_length or not all(
+            isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in values):
+        raise ValueError(f"{owner}: channel_multipliers={channel_multipliers!r} must be "
+                         f"{expected_length} positive ints ({why}).")
+    return values
+
+
+def _attention_index(owner, attention_resolution, block_resolutions):
+    """Index of the first block whose output is `attention_resolution` square, or None for 0."""
+    if attention_resolution == 0:
+        return None
+    if attention_resolution in block_resolutions:
+        return block_resolutions.index(attention_resolution)
+    raise ValueError(f"{owner}: attention_resolution={attention_resolution!r} is not the output "
+                     f"size of any block (the blocks output {block_resolutions}); use one of "
+                     "those, or 0 for no self-attention.")
 
 
 def _set_blocks(model, blocks):
@@ -41,11 +68,17 @@ def _get_blocks(model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class ResNetGenerator(keras.Model):
-    """Conditional (or unconditional) ResNet generator of SNGAN / WGAN-GP for CIFAR.
+    """Conditional (or unconditional) ResNet generator of SNGAN / WGAN-GP / SAGAN.
 
-    Dense(z_dim -> bottom_width^2 * width) -> reshape `[B, bw, bw, width]` -> n residual
-    up-blocks (width -> width, conditional BN) with n = log2(resolution / bottom_width) -> BN
-    (scale and offset) -> ReLU -> Conv3x3(width -> channels) -> tanh.
+    Dense(z_dim -> bottom_width^2 * c_0) -> reshape `[B, bw, bw, c_0]` -> n residual up-blocks
+    (c_{i-1} -> c_i, conditional BN) with n = log2(resolution / bottom_width) -> BN (scale and
+    offset) -> ReLU -> Conv3x3(c_n -> channels) -> tanh.
+
+    Without `channel_multipliers` every `c_i` is `width` (the CIFAR ResNet); with them
+    `c_i = width * channel_multipliers[i]` (SNGAN's ImageNet generators: ch = 64 and
+    `(16, 16, 8, 4, 2, 1)` at 128 px, `(16, 8, 4, 2, 1)` at 64 px). `attention_resolution`
+    inserts one `SelfAttention` after the up-block whose output is that size (SAGAN: 32 at
+    128 px).
 
     Args:
         resolution: output height and width; must be `bottom_width * 2^k`, k >= 1.
@@ -57,22 +90,32 @@ class ResNetGenerator(keras.Model):
         bottom_width: spatial size of the first feature map.
         sync_bn: batch-norm moments over the global batch under a multi-replica strategy, so that
             an N-replica step equals the one-device step on the same global batch.
+        channel_multipliers: None (every feature map has `width` channels) or n + 1 positive
+            ints: the bottom map has `width * m[0]` channels and up-block i outputs
+            `width * m[i]`.
+        attention_resolution: insert a `SelfAttention` after the up-block whose output is this
+            size; 0 for none.
+        spectral_norm: wrap the dense layer and every convolution in
+            `keras.layers.SpectralNormalization` (SAGAN); conditional-BN tables are not.
         **kwargs: forwarded to `keras.Model` (e.g. `name`, `dtype`).
 
     Call args:
         z: float32 `[B, z_dim]`.
         labels: int32 `[B]` in `[0, num_classes)`; may be None when `num_classes == 0`.
-        training: batch statistics in BN (True) or moving averages.
+        training: batch statistics in BN (True) or moving averages; advances the spectral-norm
+            power iterations.
 
     Returns:
         float32 `[B, resolution, resolution, channels]` in `[-1, 1]`.
 
     Raises:
-        ValueError: on a resolution that is not `bottom_width * 2^k`.
+        ValueError: on a resolution that is not `bottom_width * 2^k`, `channel_multipliers` of
+            the wrong length, or an `attention_resolution` that no block outputs.
     """
 
     def __init__(self, resolution=32, channels=3, width=128, z_dim=128, num_classes=10,
-                 bottom_width=4, sync_bn=True, **kwargs):
+                 bottom_width=4, sync_bn=True, channel_multipliers=None, attention_resolution=0,
+                 spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         num_up = None
         if (isinstance(resolution, int) and isinstance(bottom_width, int) and bottom_width > 0
@@ -81,6 +124,16 @@ class ResNetGenerator(keras.Model):
         if not num_up:
             raise ValueError(f"ResNetGenerator: resolution={resolution!r} must be "
                              f"bottom_width * 2^k with k >= 1 (bottom_width={bottom_width}).")
+        if channel_multipliers is None:
+            multipliers = (1,) * (num_up + 1)
+        else:
+            multipliers = _check_multipliers(
+                "ResNetGenerator", channel_multipliers, num_up + 1,
+                f"the bottom map and {num_up} up-blocks from {bottom_width} to {resolution} px")
+            channel_multipliers = multipliers
+        attention_index = _attention_index(
+            "ResNetGenerator", attention_resolution,
+            [bottom_width * 2 ** (i + 1) for i in range(num_up)])
         self.resolution = resolution
         self.channels = channels
         self.width = width
@@ -88,16 +141,26 @@ class ResNetGenerator(keras.Model):
         self.num_classes = num_classes
         self.bottom_width = bottom_width
         self.sync_bn = sync_bn
+        self.channel_multipliers = channel_multipliers
+        self.attention_resolution = attention_resolution
+        self.spectral_norm = spectral_norm
+        self._bottom_channels = width * multipliers[0]
+        self._attention_index = attention_index
 
-        self.dense = keras.layers.Dense(bottom_width * bottom_width * width,
-                                        kernel_initializer="glorot_uniform", name="dense")
-        _set_blocks(self, [layers.ResBlockUp(width, num_classes=num_classes, upsample=True,
-                                             sync_bn=sync_bn, name=f"block{i + 1}")
+        self.dense = layers._maybe_spectral_norm(
+            keras.layers.Dense(bottom_width * bottom_width * self._bottom_channels,
+                               kernel_initializer="glorot_uniform", name="dense"), spectral_norm)
+        _set_blocks(self, [layers.ResBlockUp(width * multipliers[i + 1], num_classes=num_classes,
+                                             upsample=True, sync_bn=sync_bn,
+                                             spectral_norm=spectral_norm, name=f"block{i + 1}")
                            for i in range(num_up)])
+        if attention_index is not None:
+            self.attention = layers.SelfAttention(spectral_norm=spectral_norm, name="attention")
         self.bn = layers.SyncBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
                                        name="bn")
-        self.conv_out = keras.layers.Conv2D(channels, 3, padding="same",
-                                            kernel_initializer="glorot_uniform", name="conv_out")
+        self.conv_out = layers._maybe_spectral_norm(
+            keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="glorot_uniform",
+                                name="conv_out"), spectral_norm)
         # float32 output under mixed precision: losses and image metrics expect it.
         self.tanh = keras.layers.Activation("tanh", dtype="float32", name="tanh")
 
@@ -112,42 +175,64 @@ class ResNetGenerator(keras.Model):
                 raise ValueError("ResNetGenerator: labels are required when num_classes > 0.")
         else:
             labels = None
-        h = self.dense(z)
-        h = tf.reshape(h, [-1, self.bottom_width, self.bottom_width, self.width])
-        for block in self.blocks:
+        h = self.dense(z, training=training)
+        h = tf.reshape(h, [-1, self.bottom_width, self.bottom_width, self._bottom_channels])
+        for i, block in enumerate(self.blocks):
             h = block(h, labels, training=training)
+            if i == self._attention_index:
+                h = self.attention(h, training=training)
         h = tf.nn.relu(self.bn(h, training=training))
-        return self.tanh(self.conv_out(h))
+        return self.tanh(self.conv_out(h, training=training))
 
     def get_config(self):
         config = super().get_config()
         config.update(resolution=self.resolution, channels=self.channels, width=self.width,
                       z_dim=self.z_dim, num_classes=self.num_classes,
-                      bottom_width=self.bottom_width, sync_bn=self.sync_bn)
+                      bottom_width=self.bottom_width, sync_bn=self.sync_bn,
+                      channel_multipliers=(None if self.channel_multipliers is None
+                                           else list(self.channel_multipliers)),
+                      attention_resolution=self.attention_resolution,
+                      spectral_norm=self.spectral_norm)
         return config
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class ResNetDiscriminator(keras.Model):
-    """ResNet discriminator of SNGAN / WGAN-GP for CIFAR, with AC, projection or no class head.
+    """ResNet discriminator of SNGAN / WGAN-GP / SAGAN, with AC, projection or no class head.
 
-    Features phi: an optimized down-block (channels -> width), log2(resolution / 8) - 1 further
-    down-blocks and two blocks without downsampling, all at `width` channels (the final map is
-    8x8, e.g. 32 -> 16 -> 8 -> 8 -> 8), then ReLU and a global **sum** over space: `[B, width]`.
+    Features phi, without `channel_multipliers` (the CIFAR ResNet): an optimized down-block
+    (channels -> width), log2(resolution / 8) - 1 further down-blocks and two blocks without
+    downsampling, all at `width` channels (the final map is 8x8, e.g. 32 -> 16 -> 8 -> 8 -> 8).
+    With `channel_multipliers` `m` (SNGAN's ImageNet discriminators, `dis_models/snresnet*.py`):
+    an optimized block to `width * m[0]`, then blocks to `width * m[i]` whose first convolution
+    keeps the input channels (SNGAN's `hidden_channels = in_channels`), all downsampling except
+    the last, so the final map is 4x4 (128 -> 64 -> 32 -> 16 -> 8 -> 4 -> 4 with
+    `(1, 2, 4, 8, 16, 16)`; 64 -> 32 -> 16 -> 8 -> 4 -> 4 with `(1, 2, 4, 8, 16)`). With
+    `downsample_last=True` the last block downsamples too, which is SNGAN's and RobGAN's 64 px
+    discriminator exactly (`snresnet_64.py`: 64 -> ... -> 2x2); the parameter count is the same.
+    Then ReLU and a global **sum** over space: `[B, C_final]`. `attention_resolution` inserts one
+    `SelfAttention` after the first block whose output is that size (SAGAN: 32 at 128 px).
 
     Heads: "ac" = Dense(1) adversarial logit + Dense(num_classes) class logits (FastGAN's D);
-    "projection" = `psi(phi) + <embed(y), phi>` (SNGAN); "none" = Dense(1) (unconditional).
+    "projection" = `psi(phi) + <embed(y), phi>` (SNGAN; the embedding has C_final columns);
+    "none" = Dense(1) (unconditional).
 
     Args:
         resolution: input height and width; a power of two >= 16.
         channels: input image channels.
-        width: feature maps in every block.
+        width: feature maps in every block (the CIFAR layout) or the base width ("ch").
         num_classes: classes of the AC / projection head (unused by "none").
         head: "ac", "projection" or "none".
         spectral_norm: wrap every convolution and dense layer (and the projection embedding) in
             `keras.layers.SpectralNormalization` (SNGAN).
         learnable_shortcut: "always" (Conv1x1 shortcut in every block, FastGAN's code) or "auto"
             (only where the channels change or the block downsamples, SNGAN's code).
+        channel_multipliers: None (the CIFAR layout) or log2(resolution) - 1 positive ints, the
+            output channels of each block in units of `width`.
+        attention_resolution: insert a `SelfAttention` after the first block whose output is this
+            size; 0 for none.
+        downsample_last: with `channel_multipliers`, let the last block downsample too (SNGAN's
+            64 px layout); must be False without them.
         **kwargs: forwarded to `keras.Model`.
 
     Call args:
@@ -159,12 +244,14 @@ class ResNetDiscriminator(keras.Model):
         `{"logits": float32 [B]}`, plus `"class_logits": float32 [B, num_classes]` for head="ac".
 
     Raises:
-        ValueError: on a resolution that is not a power of two >= 16, an unknown head, or a
-            projection head called without labels.
+        ValueError: on a resolution that is not a power of two >= 16, an unknown head,
+            `channel_multipliers` of the wrong length, an `attention_resolution` that no block
+            outputs, or a projection head called without labels.
     """
 
     def __init__(self, resolution=32, channels=3, width=128, num_classes=10, head="ac",
-                 spectral_norm=False, learnable_shortcut="always", **kwargs):
+                 spectral_norm=False, learnable_shortcut="always", channel_multipliers=None,
+                 attention_resolution=0, downsample_last=False, **kwargs):
         super().__init__(**kwargs)
         log2_res = _log2_exact(resolution)
         if log2_res is None or resolution < 16:
@@ -175,6 +262,9 @@ class ResNetDiscriminator(keras.Model):
         if head != "none" and num_classes < 1:
             raise ValueError(f"ResNetDiscriminator: head={head!r} needs num_classes >= 1, got "
                              f"{num_classes}.")
+        if downsample_last and channel_multipliers is None:
+            raise ValueError("ResNetDiscriminator: downsample_last=True needs "
+                             "channel_multipliers (the CIFAR layout ends at 8x8).")
         self.resolution = resolution
         self.channels = channels
         self.width = width
@@ -182,17 +272,37 @@ class ResNetDiscriminator(keras.Model):
         self.head = head
         self.spectral_norm = spectral_norm
         self.learnable_shortcut = learnable_shortcut
+        self.attention_resolution = attention_resolution
+        self.downsample_last = bool(downsample_last)
 
-        num_down = log2_res - 3  # down to 8x8, the first pooling inside the optimized block
-
-        def block(i, **kw):
-            return layers.ResBlockDown(width, learnable_shortcut=learnable_shortcut,
+        def block(i, filters, **kw):
+            return layers.ResBlockDown(filters, learnable_shortcut=learnable_shortcut,
                                        spectral_norm=spectral_norm, name=f"block{i + 1}", **kw)
 
-        blocks = [block(0, downsample=True, optimized=True)]
-        blocks += [block(i, downsample=True) for i in range(1, num_down)]
-        blocks += [block(i, downsample=False) for i in range(num_down, num_down + 2)]
+        if channel_multipliers is None:
+            num_down = log2_res - 3  # down to 8x8, the first pooling inside the optimized block
+            blocks = [block(0, width, downsample=True, optimized=True)]
+            blocks += [block(i, width, downsample=True) for i in range(1, num_down)]
+            blocks += [block(i, width, downsample=False) for i in range(num_down, num_down + 2)]
+            sizes = [resolution // 2 ** min(i + 1, num_down) for i in range(num_down + 2)]
+        else:
+            num_blocks = log2_res - 1
+            channel_multipliers = _check_multipliers(
+                "ResNetDiscriminator", channel_multipliers, num_blocks,
+                f"one per block; {num_blocks} blocks take {resolution} px to 4x4")
+            filters = [width * m for m in channel_multipliers]
+            blocks = [block(0, filters[0], downsample=True, optimized=True)]
+            blocks += [block(i, filters[i], hidden_channels=filters[i - 1],
+                             downsample=(i < num_blocks - 1 or self.downsample_last))
+                       for i in range(1, num_blocks)]
+            sizes = [resolution // 2 ** (i + 1) for i in range(num_blocks - 1)]
+            sizes.append(sizes[-1] // 2 if self.downsample_last else sizes[-1])
+        self.channel_multipliers = channel_multipliers
+        self._attention_index = _attention_index("ResNetDiscriminator", attention_resolution,
+                                                 sizes)
         _set_blocks(self, blocks)
+        if self._attention_index is not None:
+            self.attention = layers.SelfAttention(spectral_norm=spectral_norm, name="attention")
         # Heads in float32: logits feed losses and must not round to bfloat16.
         if head == "ac":
             self.head_layer = layers.ACHead(num_classes, spectral_norm=spectral_norm,
@@ -211,10 +321,12 @@ class ResNetDiscriminator(keras.Model):
         return _get_blocks(self)
 
     def features(self, images, training=None):
-        """phi: `[B, resolution, resolution, channels]` -> float32 `[B, width]`."""
+        """phi: `[B, resolution, resolution, channels]` -> float32 `[B, C_final]`."""
         h = images
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             h = block(h, training=training)
+            if i == self._attention_index:
+                h = self.attention(h, training=training)
         # Sum in float32: 64 bfloat16 terms would lose most of their mantissa.
         return tf.reduce_sum(tf.nn.relu(tf.cast(h, tf.float32)), axis=[1, 2])
 
@@ -233,5 +345,9 @@ class ResNetDiscriminator(keras.Model):
         config.update(resolution=self.resolution, channels=self.channels, width=self.width,
                       num_classes=self.num_classes, head=self.head,
                       spectral_norm=self.spectral_norm,
-                      learnable_shortcut=self.learnable_shortcut)
+                      learnable_shortcut=self.learnable_shortcut,
+                      channel_multipliers=(None if self.channel_multipliers is None
+                                           else list(self.channel_multipliers)),
+                      attention_resolution=self.attention_resolution,
+                      downsample_last=self.downsample_last)
         return config
