@@ -184,6 +184,36 @@ class StandardGANTest(tf.test.TestCase):
                     self.assertIn("d_real_class", history)
 
 
+    def test_imagenet_layouts_with_attention_one_step(self):
+        """SAGAN-style nets (channel multipliers, self-attention, spectral norm in G and D) with
+        StandardGAN, and the same D with an AC head under RobGAN, default and Mirrored."""
+        x, y = _batch(2 * B, size=32, channels=3)
+        for strategy in (tf.distribute.get_strategy(), strategies.two_cpu_mirrored()):
+            if strategy is None:
+                continue
+            for cls, head, kwargs in ((StandardGAN, "projection", {}),
+                                      (RobGAN, "ac", {"pgd_steps": 1})):
+                with strategy.scope():
+                    g_net = ResNetGenerator(resolution=32, channels=3, width=8, z_dim=4,
+                                            num_classes=C, channel_multipliers=(4, 4, 2, 1),
+                                            attention_resolution=16, spectral_norm=True)
+                    d_net = ResNetDiscriminator(resolution=32, channels=3, width=8,
+                                                num_classes=C, head=head, spectral_norm=True,
+                                                learnable_shortcut="auto",
+                                                channel_multipliers=(1, 2, 4, 4),
+                                                attention_resolution=16)
+                trainer = _make(cls, strategy, g_net, d_net, image_shape=(32, 32, 3),
+                                d_lr=1e-3, g_lr=1e-3, batch=2 * B, **kwargs)
+                g_before = [v.numpy() for v in trainer.generator.trainable_variables]
+                history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
+                                      steps_per_epoch=1, verbose=0).history
+                self.assertTrue(np.isfinite(history["g_loss"][-1]), msg=cls.__name__)
+                self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 1)
+                moved = sum(not np.allclose(b, v.numpy()) for b, v in
+                            zip(g_before, trainer.generator.trainable_variables))
+                self.assertGreater(moved, len(g_before) // 2, msg=cls.__name__)
+
+
 class RobGANTest(tf.test.TestCase):
 
     def test_d_step_matches_reference_pgd_then_update(self):
