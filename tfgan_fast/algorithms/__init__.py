@@ -8,7 +8,11 @@ import gin
 
 from tfgan_fast.algorithms.base import GANTrainer, make_optimizer, normal_latents, uniform_latents
 from tfgan_fast.algorithms.fastgan import FastGAN
+from tfgan_fast.algorithms.fargan import AdversarialLoss
+from tfgan_fast.algorithms.fargan import FARGAN
 
 gin.external_configurable(FastGAN, module="tfgan_fast")
+gin.external_configurable(FARGAN, module="tfgan_fast")
 
 __all__ = ["GANTrainer", "FastGAN", "make_optimizer", "normal_latents", "uniform_latents"]
+__all__ += ["FARGAN", "AdversarialLoss"]

@@ -16,6 +16,10 @@ from tfgan_fast.data.idx import read_idx
 from tfgan_fast.data.idx import write_idx
 from tfgan_fast.data.spec import DataSpec
 from tfgan_fast.data.synthetic import SyntheticImages
+from tfgan_fast.data.synthetic2d import EightGaussians
+from tfgan_fast.data.synthetic2d import FiniteGaussian
+from tfgan_fast.data.synthetic2d import SwissRoll
+from tfgan_fast.data.synthetic2d import TwentyFiveGaussians
 from tfgan_fast.data.tfds_images import TFDSImages
 
 __all__ = [
@@ -28,4 +32,9 @@ __all__ = [
     "random_flip_and_resized_crop",
     "read_idx",
     "write_idx",
+    # 2-D synthetic sets (FARGAN, 003 §6.1)
+    "EightGaussians",
+    "FiniteGaussian",
+    "SwissRoll",
+    "TwentyFiveGaussians",
 ]

@@ -16,9 +16,14 @@ from tfgan_fast.nets.layers import SyncBatchNorm
 from tfgan_fast.nets.layers import UpsampleConv2D
 from tfgan_fast.nets.resnet import ResNetDiscriminator
 from tfgan_fast.nets.resnet import ResNetGenerator
+from tfgan_fast.nets.mlp import MLPDiscriminator
+from tfgan_fast.nets.mlp import MLPGenerator
 
 gin.external_configurable(ResNetGenerator, name="ResNetGenerator")
 gin.external_configurable(ResNetDiscriminator, name="ResNetDiscriminator")
+# FARGAN (003 App. D)
+gin.external_configurable(MLPGenerator, name="MLPGenerator")
+gin.external_configurable(MLPDiscriminator, name="MLPDiscriminator")
 
 __all__ = [
     "ACHead",
@@ -31,4 +36,6 @@ __all__ = [
     "ResNetGenerator",
     "SyncBatchNorm",
     "UpsampleConv2D",
+    "MLPGenerator",
+    "MLPDiscriminator",
 ]
