@@ -30,3 +30,20 @@ def make_rmsprop(iteration, learning_rate=1e-4, rho=0.99, epsilon=1e-16, schedul
         raise ValueError(f"make_rmsprop.rho must be in [0, 1), got {rho}")
     lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
     return keras.optimizers.RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon)
+
+
+@gin.configurable(denylist=["iteration"])
+def make_sgd(iteration, learning_rate=3e-3, momentum=0.0, schedule=None):
+    """Plain SGD (the synthetic-data optimiser of [31]'s code, `--optim SGD --lrd 3e-3`).
+
+    Args:
+        iteration: the trainer's iteration variable.
+        learning_rate: used when `schedule` is None (3e-3 in 003 §6.1).
+        momentum: 0 as PyTorch's default.
+        schedule: an optional `LearningRateSchedule` of the iteration.
+
+    Returns:
+        A `keras.optimizers.SGD`.
+    """
+    lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
+    return keras.optimizers.SGD(learning_rate=lr, momentum=momentum)

@@ -151,45 +151,63 @@ class FARGAN(base.GANTrainer):
         n1, n0, m = self.local_sizes(real_images.shape[0])
         r = distribute.num_replicas()
         num_candidates = self.far_factor * n0
-        total = m + num_candidates
         z = distribute.replica_slice(self.latent_sampler(
-            [total * r, self.z_dim], self._seed(base.SALT_D_LATENTS)))
+            [(m + num_candidates) * r, self.z_dim], self._seed(base.SALT_D_LATENTS)))
         interp_seed = self._seed(SALT_FARGAN_INTERPOLATION)
         self._d_calls += 1
         generated = tf.stop_gradient(self.generator(z, None, training=True))
         fakes, candidates = generated[:m], generated[m:]
         reals = tf.cast(real_images[:n1], generated.dtype)
-
-        logs = {}
-        if n0:
-            scores = tf.stop_gradient(self._logits(candidates))
-            selected, _ = select_fake_as_real(candidates, scores, n0)
-            positives = tf.concat([reals, selected], axis=0)
-            logs["d_candidate_logit"] = tf.reduce_mean(scores)
-        else:
-            positives = reals
+        positives, logs = self.fake_as_real(reals, candidates, n0)
         with tf.GradientTape() as tape:
-            penalty, pos_logits = self.penalty(self._logits, positives, fakes, interp_seed)
-            fake_logits = self._logits(fakes)
-            pos_loss = self.loss.d_real(pos_logits)
-            fake_loss = self.loss.d_fake(fake_logits)
-            loss = (distribute.replica_loss(pos_loss) + distribute.replica_loss(fake_loss)
-                    + distribute.replica_loss(penalty))
+            loss, loss_logs = self.discriminator_loss(positives, fakes, n1, interp_seed)
         self.apply_d_gradients(loss, tape)
-
-        real_logits = pos_logits[:n1]
-        # As 003 Fig. 5: D's loss without the regulariser.
-        logs["d_loss"] = tf.reduce_mean(pos_loss) + tf.reduce_mean(fake_loss)
-        logs["d_loss_real"] = tf.reduce_mean(pos_loss)
-        logs["d_loss_fake"] = tf.reduce_mean(fake_loss)
-        logs["d_penalty"] = tf.reduce_mean(penalty)
-        logs["d_real_logit"] = tf.reduce_mean(real_logits)
-        logs["d_fake_logit"] = tf.reduce_mean(fake_logits)
-        if n0:
-            logs["d_far_logit"] = tf.reduce_mean(pos_logits[n1:])
-        logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
-        logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
+        logs.update(loss_logs)
         return logs
+
+    def fake_as_real(self, reals, candidates, n0):
+        """003 eq. 10: `(reals ∪ D_FAR [N1 + N0, ...], logs)`; D_FAR are the N0 candidates
+        with the lowest `D0` (scored by the current D, no gradient)."""
+        if not n0:
+            return reals, {}
+        scores = tf.stop_gradient(self._logits(candidates))
+        selected, _ = select_fake_as_real(candidates, scores, n0)
+        return tf.concat([reals, selected], axis=0), {"d_candidate_logit": tf.reduce_mean(scores)}
+
+    def discriminator_loss(self, positives, fakes, n1, interp_seed):
+        """003 eq. 11 for this replica: the loss to differentiate and scalar logs.
+
+        Args:
+            positives: `[N1 + N0, ...]` reals then fakes counted as real (this replica's).
+            fakes: `[M, ...]`.
+            n1: how many of `positives` are real.
+            interp_seed: seed of `InterpolationPenalty`'s coefficients.
+
+        Returns:
+            `(loss, logs)`: `loss` is this replica's share of
+            `mean_N l_r(D0(c)) + mean_M l_f(D0(y)) + mean penalty` over the global batch.
+        """
+        penalty, pos_logits = self.penalty(self._logits, positives, fakes, interp_seed)
+        fake_logits = self._logits(fakes)
+        pos_loss = self.loss.d_real(pos_logits)
+        fake_loss = self.loss.d_fake(fake_logits)
+        loss = (distribute.replica_loss(pos_loss) + distribute.replica_loss(fake_loss)
+                + distribute.replica_loss(penalty))
+        real_logits = pos_logits[:n1]
+        logs = {
+            # As 003 Fig. 5: D's loss without the regulariser.
+            "d_loss": tf.reduce_mean(pos_loss) + tf.reduce_mean(fake_loss),
+            "d_loss_real": tf.reduce_mean(pos_loss),
+            "d_loss_fake": tf.reduce_mean(fake_loss),
+            "d_penalty": tf.reduce_mean(penalty),
+            "d_real_logit": tf.reduce_mean(real_logits),
+            "d_fake_logit": tf.reduce_mean(fake_logits),
+            "d_real_acc": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+            "d_fake_acc": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
+        }
+        if positives.shape[0] > n1:
+            logs["d_far_logit"] = tf.reduce_mean(pos_logits[n1:])
+        return loss, logs
 
     def generator_step(self, local_batch):
         _, _, m = self.local_sizes(local_batch)

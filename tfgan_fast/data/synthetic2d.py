@@ -4,9 +4,10 @@ The point of these sets is that they are FINITE: `num_points` samples are drawn 
 seeded NumPy generator when the source is built, and training cycles through exactly those
 points (003 §4: with finite samples the discriminator overfits them and the generator collapses
 onto "overfitting sources"). The geometry follows the toy sets of [31] (Thanh-Tung et al.
-2019, whose MLPs 003 reuses): 8 Gaussians of std 0.02/1.414 on a ring of radius 2/1.414;
-25 Gaussians of std 0.05/1.414 on the grid {-2, ..., 2} * 1.414; swiss roll
-(`sklearn.datasets.make_swiss_roll(noise=0.25)`, coordinates x and z) / 7.5 * 2. 003 gives
+2019, whose MLPs and settings 003 reuses) at its code's default data scale 10: 8 Gaussians of
+std 0.02/1.414 on a ring of radius 10/1.414; 25 Gaussians of std 0.5/2.828 on the grid
+{-2, ..., 2} * 20/2.828; swiss roll (`sklearn.datasets.make_swiss_roll(noise=0.25)`,
+coordinates x and z) * 10/7.5. 003 gives
 neither the set sizes nor the single Gaussian's parameters: `num_points = 512` and N(0, I) are
 our choices (bindable).
 
@@ -105,11 +106,11 @@ class FiniteGaussian(PointCloud):
 
 @gin.configurable
 class EightGaussians(PointCloud):
-    """8 equal Gaussians on a ring (003 Fig. 2; [31]'s radius 2/1.414, std 0.02/1.414)."""
+    """8 equal Gaussians on a ring (003 Fig. 2; [31]'s radius 10/1.414, std 0.02/1.414)."""
 
     name = "8gaussians"
 
-    def __init__(self, num_points=512, seed=0, radius=2.0 / 1.414, std=0.02 / 1.414):
+    def __init__(self, num_points=512, seed=0, radius=10.0 / 1.414, std=0.02 / 1.414):
         self.std = float(std)
         angles = 2.0 * math.pi * np.arange(8) / 8.0
         self.centers = (radius * np.stack([np.cos(angles), np.sin(angles)], 1)).astype(
@@ -122,12 +123,12 @@ class EightGaussians(PointCloud):
 
 @gin.configurable
 class TwentyFiveGaussians(PointCloud):
-    """25 equal Gaussians on a 5x5 grid (003 Fig. 9; [31]: spacing 1.414, std 0.05/1.414)."""
+    """25 equal Gaussians on a 5x5 grid (003 Fig. 9; [31]: spacing 20/2.828, std 0.5/2.828)."""
 
     name = "25gaussians"
 
-    def __init__(self, num_points=512, seed=0, spacing=2.0 * 2.0 / 2.828,
-                 std=0.05 * 2.0 / 2.828):
+    def __init__(self, num_points=512, seed=0, spacing=2.0 * 10.0 / 2.828,
+                 std=0.05 * 10.0 / 2.828):
         self.std = float(std)
         grid = np.arange(-2, 3, dtype=np.float64) * spacing
         self.centers = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(
@@ -147,7 +148,7 @@ class SwissRoll(PointCloud):
 
     name = "swissroll"
 
-    def __init__(self, num_points=512, seed=0, noise=0.25, scale=2.0 / 7.5):
+    def __init__(self, num_points=512, seed=0, noise=0.25, scale=10.0 / 7.5):
         self.noise = float(noise)
         self.scale = float(scale)
         super().__init__(num_points, seed)

@@ -11,22 +11,42 @@ import keras
 import tensorflow as tf
 
 
-def _check(name, value, minimum=1):
+def check_int(name, value, minimum=1):
+    """Raises a ValueError naming `name` unless `value` is an int >= `minimum`."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _check_unconditional(cls, num_classes):
+def check_unconditional(cls, num_classes):
+    """FARGAN's networks are label-free (003): `num_classes` must be 0."""
     if num_classes:
         raise ValueError(f"{cls} is unconditional; got num_classes={num_classes} (bind "
                          "run.unconditional = True for a labelled data set)")
 
 
-def _hidden_layers(model, width, depth):
+def dense(units, fan_in, torch_init, name, activation=None):
+    """A Dense layer; with `torch_init`, PyTorch's `nn.Linear` default initialisation.
+
+    PyTorch draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (Keras: Glorot
+    weights, zero biases). 003 / [31] train these MLPs in PyTorch; with Keras' zero biases the
+    discriminator's ReLUs can all switch off under the zero-centred penalty (a constant D, after
+    which G receives no gradient), which the PyTorch initialisation makes much less likely.
+    """
+    if not torch_init:
+        return keras.layers.Dense(units, activation=activation, name=name)
+    bound = 1.0 / float(fan_in) ** 0.5
+    return keras.layers.Dense(
+        units, activation=activation, name=name,
+        kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
+        bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+
+
+def _hidden_layers(model, fan_in, width, depth, torch_init):
     names = []
     for i in range(depth):
         name = f"dense{i + 1}"
-        setattr(model, name, keras.layers.Dense(width, activation="relu", name=name))
+        setattr(model, name, dense(width, fan_in if i == 0 else width, torch_init, name,
+                                   activation="relu"))
         names.append(name)
     model._hidden_names = tuple(names)
 
@@ -42,6 +62,7 @@ class MLPGenerator(keras.Model):
         depth: hidden layers (3).
         z_dim: latent size (2 in 003).
         num_classes: must be 0.
+        torch_init: PyTorch's default initialisation (see `dense`), as the paper's code.
 
     Call args:
         z: `[B, z_dim]`; labels: ignored (None); training: unused.
@@ -51,19 +72,20 @@ class MLPGenerator(keras.Model):
     """
 
     def __init__(self, resolution=None, channels=2, width=64, depth=3, z_dim=2, num_classes=0,
-                 **kwargs):
+                 torch_init=True, **kwargs):
         super().__init__(**kwargs)
-        _check_unconditional("MLPGenerator", num_classes)
+        check_unconditional("MLPGenerator", num_classes)
         for name, value in (("MLPGenerator.channels", channels), ("MLPGenerator.width", width),
                             ("MLPGenerator.depth", depth), ("MLPGenerator.z_dim", z_dim)):
-            _check(name, value)
+            check_int(name, value)
         if resolution is not None:
-            _check("MLPGenerator.resolution", resolution)
+            check_int("MLPGenerator.resolution", resolution)
         self.resolution, self.channels, self.width = resolution, channels, width
         self.depth, self.z_dim, self.num_classes = depth, z_dim, num_classes
-        _hidden_layers(self, width, depth)
+        self.torch_init = bool(torch_init)
+        _hidden_layers(self, z_dim, width, depth, self.torch_init)
         out = channels if resolution is None else resolution * resolution * channels
-        self.out = keras.layers.Dense(out, name="out")
+        self.out = dense(out, width, self.torch_init, "out")
 
     def call(self, z, labels=None, training=None):
         del labels, training
@@ -78,7 +100,7 @@ class MLPGenerator(keras.Model):
     def get_config(self):
         return {"resolution": self.resolution, "channels": self.channels, "width": self.width,
                 "depth": self.depth, "z_dim": self.z_dim, "num_classes": self.num_classes,
-                "name": self.name}
+                "torch_init": self.torch_init, "name": self.name}
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
@@ -91,21 +113,24 @@ class MLPDiscriminator(keras.Model):
         width: hidden units (64).
         depth: hidden layers (3).
         num_classes: must be 0.
+        torch_init: PyTorch's default initialisation (see `dense`).
     """
 
     def __init__(self, resolution=None, channels=2, width=64, depth=3, num_classes=0,
-                 **kwargs):
+                 torch_init=True, **kwargs):
         super().__init__(**kwargs)
-        _check_unconditional("MLPDiscriminator", num_classes)
+        check_unconditional("MLPDiscriminator", num_classes)
         for name, value in (("MLPDiscriminator.channels", channels),
                             ("MLPDiscriminator.width", width),
                             ("MLPDiscriminator.depth", depth)):
-            _check(name, value)
+            check_int(name, value)
         self.resolution, self.channels, self.width = resolution, channels, width
         self.depth, self.num_classes = depth, num_classes
+        self.torch_init = bool(torch_init)
         self.flatten = keras.layers.Flatten()
-        _hidden_layers(self, width, depth)
-        self.out = keras.layers.Dense(1, name="out")
+        fan_in = channels if resolution is None else resolution * resolution * channels
+        _hidden_layers(self, fan_in, width, depth, self.torch_init)
+        self.out = dense(1, width, self.torch_init, "out")
 
     def call(self, x, labels=None, training=None):
         del labels, training
@@ -116,4 +141,5 @@ class MLPDiscriminator(keras.Model):
 
     def get_config(self):
         return {"resolution": self.resolution, "channels": self.channels, "width": self.width,
-                "depth": self.depth, "num_classes": self.num_classes, "name": self.name}
+                "depth": self.depth, "num_classes": self.num_classes,
+                "torch_init": self.torch_init, "name": self.name}
