@@ -11,10 +11,14 @@ from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import losses
 from tfgan_fast.algorithms import FastGAN
+from tfgan_fast.algorithms import GANTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
 SMALL = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16"]
+SMALL += [f"{net}.width = 2" for net in (  # FARGAN's networks (003 App. D)
+    "FARGANResNetGenerator", "FARGANResNetDiscriminator", "DCGANGenerator",
+    "DCGANDiscriminator", "ConventionalGenerator", "ConventionalDiscriminator")]
 
 
 def _build(gin_files, params=()):
@@ -40,7 +44,7 @@ class GinFilesTest(tf.test.TestCase):
         for path in TOP_LEVEL:
             with self.subTest(path=os.path.basename(path)):
                 exp = _build([path])
-                self.assertIsInstance(exp.trainer, FastGAN)
+                self.assertIsInstance(exp.trainer, GANTrainer)
                 self.assertEqual(exp.start_step, 0)
 
     def test_cifar_rows_match_000_table5(self):
