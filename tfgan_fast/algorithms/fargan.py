@@ -1,4 +1,4 @@
-"""FARGAN: fake-as-real training with a zero-centred gradient penalty (003 §5.3, Alg. 1, eq. 10-11).
+"""FARGAN: fake-as-real training with a zero-centred gradient penalty (003 §5.3, Alg. 1).
 
 Per D step (003 Alg. 1), with global sizes N (reals), M (fakes), f and N0:
 1. N1 = N - N0 reals; M + f*N0 fakes from G (no G gradient).
@@ -140,7 +140,7 @@ class FARGAN(base.GANTrainer):
         return tf.cast(self.discriminator(x, None, training=True)["logits"], tf.float32)
 
     def _seed(self, salt):
-        # Distinct streams for the n_disc D steps of one iteration (train_step traces them in order).
+        # Distinct streams for the n_disc D steps of an iteration (traced in order).
         return tf.random.experimental.stateless_fold_in(
             self.step_seed(salt), self._d_calls % self.n_disc)
 

@@ -1,4 +1,4 @@
-"""Finite 2-D training sets of 003 §6.1 / App. E: one Gaussian, 8 on a ring, 25 on a grid, swiss roll.
+"""Finite 2-D training sets of 003 §6.1 / App. E: a Gaussian, 8 on a ring, 25 on a grid, a roll.
 
 The point of these sets is that they are FINITE: `num_points` samples are drawn once from a
 seeded NumPy generator when the source is built, and training cycles through exactly those

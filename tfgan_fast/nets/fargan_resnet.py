@@ -18,6 +18,9 @@ D: Conv3x3(channels -> in_mult * w) -> stages, each `blocks_per_stage` blocks wh
 to `stage_mults[s] * w` (hidden = input width), 3x3 stride-2 average pooling after each stage
 while the map is larger than 4x4 -> flatten -> lrelu -> Dense(-> 1).
 
+3x3 stride-2 pooling with 'same' padding averages over the pixels inside the image (PyTorch's
+`avg_pool2d(3, 2, padding=1)` of [20] also counts the zero padding at the border).
+
 CIFAR (tables 7-8), w = 64: G fc 8w, stages (4, 2, 1, 1), 1 block; D in 1w, stages (2, 4, 8),
 1 block. ImageNet 64 (tables 11-12), w = 64, z 256: G fc 16w, stages (16, 8, 4, 2, 1),
 2 blocks; D in 1w, stages (2, 4, 8, 16, 16), 2 blocks.
