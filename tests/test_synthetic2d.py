@@ -85,7 +85,7 @@ class MetricsTest(tf.test.TestCase):
                                         extent=1.0, marker=0)
         self.assertEqual(image.shape, (101, 101, 3))
         self.assertEqual(tuple(image[50, 50]), synthetic.BLUE)     # real at the centre
-        self.assertEqual(tuple(image[0, 100]), synthetic.RED)      # fake drawn over real (1, 1)
+        self.assertEqual(tuple(image[0, 100]), synthetic.BLUE)     # real drawn over fake (1, 1)
         self.assertEqual(tuple(image[100, 0]), synthetic.RED)      # (-1, -1) bottom left
         self.assertEqual(tuple(image[10, 10]), (255, 255, 255))
 
