@@ -17,6 +17,9 @@ from tfgan_fast.data.imagenet import ImageNet
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
 SMALL = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16"]
+SMALL += [f"{net}.width = 2" for net in (  # FARGAN's networks (003 App. D)
+    "FARGANResNetGenerator", "FARGANResNetDiscriminator", "DCGANGenerator",
+    "DCGANDiscriminator", "ConventionalGenerator", "ConventionalDiscriminator")]
 
 
 def _build(gin_files, params=()):

@@ -146,13 +146,17 @@ class SummaryCallback(keras.callbacks.Callback):
             elapsed = time.time() - self._t0
             if step > self._step0 and elapsed > 0:
                 tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed)
-            grid = image_grid(self.sample_fn(self.z, self.labels).numpy(), self.rows)
-            tf.summary.image("samples", grid[None], max_outputs=1)
+            samples = self.sample_fn(self.z, self.labels).numpy()
+            # Vector samples (2-D points) have no grid; eval/synthetic.py plots them.
+            grid = image_grid(samples, self.rows) if samples.ndim == 4 else None
+            if grid is not None:
+                tf.summary.image("samples", grid[None], max_outputs=1)
         self.writer.flush()
-        os.makedirs(self.sample_dir, exist_ok=True)
-        tf.io.write_file(os.path.join(self.sample_dir, f"step_{step:08d}.png"),
-                         tf.io.encode_png(grid))
         self._sums, self._count = {}, 0
+        if grid is not None:
+            os.makedirs(self.sample_dir, exist_ok=True)
+            tf.io.write_file(os.path.join(self.sample_dir, f"step_{step:08d}.png"),
+                             tf.io.encode_png(grid))
 
     def on_train_end(self, logs=None):
         if self._count:

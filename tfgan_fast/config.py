@@ -16,6 +16,8 @@ from tfgan_fast import eval as eval_lib  # noqa: F401
 from tfgan_fast import experiment  # noqa: F401
 from tfgan_fast import losses  # noqa: F401
 from tfgan_fast import nets  # noqa: F401
+from tfgan_fast import optimizers  # noqa: F401
+from tfgan_fast import penalties  # noqa: F401
 from tfgan_fast import schedules  # noqa: F401
 # pylint: enable=unused-import
 

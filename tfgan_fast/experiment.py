@@ -116,6 +116,8 @@ def run(model_dir,
         progress=True,
         evaluator=None,
         eval_every=0,
+        unconditional=False,
+        callbacks=(),
         setup_only=False,
         checkpoint_path=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
@@ -147,6 +149,10 @@ def run(model_dir,
             iterations and at the end; results go to `DIR/metrics.csv`, TensorBoard
             (`DIR/eval`) and the best-FID checkpoint to `DIR/best/`.
         eval_every: iterations between evaluations (0: only at the end).
+        unconditional: build label-free networks (`num_classes = 0`) even when `data` has
+            labels, which are then ignored (FARGAN on CIFAR / ImageNet, 003).
+        callbacks: extra `fn(experiment) -> keras.callbacks.Callback` factories (e.g.
+            `[@synthetic_evaluation]`), appended after the built-in ones.
         setup_only: build and restore, but do not train; returns an `Experiment`.
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
 
@@ -164,10 +170,15 @@ def run(model_dir,
 
     strategy = strategy_fn()
     per_replica_batch = distribute.check_global_batch(batch_size, strategy)
-    height, width, channels = data.image_shape
-    if height != width:
-        raise ValueError(f"square images expected, data {data.name} gives {data.image_shape}")
-    num_classes = data.num_classes
+    if len(data.image_shape) == 1:
+        # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
+        height, channels = None, data.image_shape[0]
+    else:
+        height, width, channels = data.image_shape
+        if height != width:
+            raise ValueError(f"square images expected, data {data.name} gives "
+                             f"{data.image_shape}")
+    num_classes = 0 if unconditional else data.num_classes
 
     with strategy.scope():
         g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
@@ -206,7 +217,7 @@ def run(model_dir,
                     f"{e}\nTo train without evaluation, bind run.evaluator = None "
                     "(e.g. --gin_param='run.evaluator = None').") from e
         _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
-               evaluator, eval_every)
+               evaluator, eval_every, callbacks)
     export_path = None
     if export_at_end:
         export_path = export_lib.export_generator(
@@ -232,7 +243,7 @@ def _best_checkpoint_fn(exp, evaluator):
 
 
 def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
-           evaluator=None, eval_every=0):
+           evaluator=None, eval_every=0, extra_callbacks=()):
     trainer, strategy = exp.trainer, exp.strategy
     local_batch = per_replica_batch * trainer.real_batches_per_iteration
 
@@ -260,6 +271,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
             latent_sampler=trainer.latent_sampler,
             global_batch_size=(per_replica_batch * strategy.num_replicas_in_sync
                                * trainer.real_batches_per_iteration)))
+    cbs.extend(make(exp) for make in extra_callbacks)
     if progress:
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()

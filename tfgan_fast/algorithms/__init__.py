@@ -7,6 +7,7 @@ subclass breaks Keras 3 model creation).
 import gin
 
 from tfgan_fast.algorithms.base import GANTrainer, make_optimizer, normal_latents, uniform_latents
+from tfgan_fast.algorithms.fargan import FARGAN
 from tfgan_fast.algorithms.fastgan import FastGAN
 from tfgan_fast.algorithms.robgan import RobGAN
 from tfgan_fast.algorithms.standard import StandardGAN
@@ -14,5 +15,7 @@ from tfgan_fast.algorithms.standard import StandardGAN
 gin.external_configurable(FastGAN, module="tfgan_fast")
 gin.external_configurable(StandardGAN, module="tfgan_fast")
 gin.external_configurable(RobGAN, module="tfgan_fast")
+gin.external_configurable(FARGAN, module="tfgan_fast")
 
-__all__ = ["GANTrainer", "FastGAN", "StandardGAN", "RobGAN", "make_optimizer", "normal_latents", "uniform_latents"]
+__all__ = ["GANTrainer", "FastGAN", "StandardGAN", "RobGAN", "FARGAN", "make_optimizer",
+           "normal_latents", "uniform_latents"]

@@ -19,6 +19,10 @@ from tfgan_fast.data.imagenet import ImageNet
 from tfgan_fast.data.imagenet import imagenet143_class_ids
 from tfgan_fast.data.spec import DataSpec
 from tfgan_fast.data.synthetic import SyntheticImages
+from tfgan_fast.data.synthetic2d import EightGaussians
+from tfgan_fast.data.synthetic2d import FiniteGaussian
+from tfgan_fast.data.synthetic2d import SwissRoll
+from tfgan_fast.data.synthetic2d import TwentyFiveGaussians
 from tfgan_fast.data.tfds_images import TFDSImages
 
 __all__ = [
@@ -33,4 +37,9 @@ __all__ = [
     "random_flip_and_resized_crop",
     "read_idx",
     "write_idx",
+    # 2-D synthetic sets (FARGAN, 003 §6.1)
+    "EightGaussians",
+    "FiniteGaussian",
+    "SwissRoll",
+    "TwentyFiveGaussians",
 ]

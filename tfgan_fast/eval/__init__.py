@@ -33,6 +33,7 @@ from tfgan_fast.eval.stats import load_or_compute
 from tfgan_fast.eval.stats import load_stats
 from tfgan_fast.eval.stats import save_stats
 from tfgan_fast.eval.tfgan_compat import tfgan
+from tfgan_fast.eval import synthetic  # 2-D metrics, registers synthetic_evaluation
 
 __all__ = [
     "Classifier",

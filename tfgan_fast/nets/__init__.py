@@ -17,9 +17,24 @@ from tfgan_fast.nets.layers import SyncBatchNorm
 from tfgan_fast.nets.layers import UpsampleConv2D
 from tfgan_fast.nets.resnet import ResNetDiscriminator
 from tfgan_fast.nets.resnet import ResNetGenerator
+from tfgan_fast.nets.mlp import MLPDiscriminator
+from tfgan_fast.nets.mlp import MLPGenerator
+from tfgan_fast.nets.dcgan import DCGANDiscriminator
+from tfgan_fast.nets.dcgan import DCGANGenerator
+from tfgan_fast.nets.conventional import ConventionalDiscriminator
+from tfgan_fast.nets.conventional import ConventionalGenerator
+from tfgan_fast.nets.fargan_resnet import FARGANResBlock
+from tfgan_fast.nets.fargan_resnet import FARGANResNetDiscriminator
+from tfgan_fast.nets.fargan_resnet import FARGANResNetGenerator
 
 gin.external_configurable(ResNetGenerator, name="ResNetGenerator")
 gin.external_configurable(ResNetDiscriminator, name="ResNetDiscriminator")
+# FARGAN (003 App. D)
+gin.external_configurable(MLPGenerator, name="MLPGenerator")
+gin.external_configurable(MLPDiscriminator, name="MLPDiscriminator")
+for _cls in (DCGANGenerator, DCGANDiscriminator, ConventionalGenerator, ConventionalDiscriminator,
+             FARGANResNetGenerator, FARGANResNetDiscriminator):
+    gin.external_configurable(_cls, name=_cls.__name__)
 
 __all__ = [
     "ACHead",
@@ -33,4 +48,13 @@ __all__ = [
     "SelfAttention",
     "SyncBatchNorm",
     "UpsampleConv2D",
+    "MLPGenerator",
+    "MLPDiscriminator",
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "ConventionalGenerator",
+    "ConventionalDiscriminator",
+    "FARGANResBlock",
+    "FARGANResNetGenerator",
+    "FARGANResNetDiscriminator",
 ]

@@ -1,0 +1,138 @@
+"""The finite 2-D sets, their metrics and scatter plots, and a FARGAN run through experiment.run."""
+
+import csv
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_fast import config
+from tfgan_fast import experiment
+from tfgan_fast.data import synthetic2d
+from tfgan_fast.eval import synthetic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCES = (synthetic2d.FiniteGaussian, synthetic2d.EightGaussians,
+           synthetic2d.TwentyFiveGaussians, synthetic2d.SwissRoll)
+
+
+class DataTest(tf.test.TestCase):
+
+    def test_deterministic_under_a_seed(self):
+        for cls in SOURCES:
+            with self.subTest(cls.__name__):
+                a, b = cls(num_points=64, seed=3), cls(num_points=64, seed=3)
+                self.assertAllEqual(a.points, b.points)
+                self.assertNotAllClose(a.points, cls(num_points=64, seed=4).points)
+                self.assertEqual(a.points.shape, (64, 2))
+                self.assertEqual((a.num_classes, a.image_shape), (0, (2,)))
+                batches = [x for x, _ in a.make(8, seed=1, repeat=False)]
+                again = [x for x, _ in a.make(8, seed=1, repeat=False)]
+                self.assertAllEqual(batches[0], again[0])
+
+    def test_geometry(self):
+        eight = synthetic2d.EightGaussians(num_points=400)
+        self.assertEqual(eight.centers.shape, (8, 2))
+        self.assertAllClose(np.linalg.norm(eight.centers, axis=1), [10 / 1.414] * 8, atol=1e-5)
+        d = np.linalg.norm(eight.points[:, None] - eight.centers[None], axis=-1).min(1)
+        self.assertLess(d.max(), 5 * eight.std)
+        grid = synthetic2d.TwentyFiveGaussians(num_points=64)
+        self.assertEqual(grid.centers.shape, (25, 2))
+        self.assertIsNone(synthetic2d.SwissRoll(num_points=8).centers)
+        with self.assertRaisesRegex(ValueError, "num_points must be a positive integer, got 0"):
+            synthetic2d.EightGaussians(num_points=0)
+
+    def test_one_epoch_is_the_finite_set(self):
+        data = synthetic2d.EightGaussians(num_points=32, seed=1)
+        ds = data.make(8, seed=5)
+        seen = np.concatenate([x.numpy() for x, _ in ds.take(4)])
+        labels = np.concatenate([y.numpy() for _, y in ds.take(4)])
+        self.assertAllEqual(labels, np.zeros(32))
+        self.assertAllClose(np.sort(seen, axis=0), np.sort(data.points, axis=0))
+        self.assertNotAllClose(seen, data.points)  # shuffled
+
+
+class MetricsTest(tf.test.TestCase):
+
+    def test_five_of_eight_modes(self):
+        data = synthetic2d.EightGaussians(num_points=8)
+        rng = np.random.default_rng(0)
+        on_modes = np.repeat(data.centers[:5], 100, axis=0) + rng.normal(
+            scale=data.std, size=(500, 2)).clip(-2 * data.std, 2 * data.std)
+        m = synthetic.mode_metrics(on_modes, data.centers, data.std)
+        self.assertEqual((m["modes_covered"], m["num_modes"]), (5, 8))
+        self.assertEqual(m["high_quality_fraction"], 1.0)
+        self.assertAllEqual(m["mode_counts"], [100] * 5 + [0] * 3)
+        # 20 points far from every mode lower the quality, not the coverage.
+        far = np.zeros((20, 2))
+        m = synthetic.mode_metrics(np.concatenate([on_modes, far]), data.centers, data.std)
+        self.assertEqual(m["modes_covered"], 5)
+        self.assertAllClose(m["high_quality_fraction"], 500 / 520)
+        # A mode with too few high-quality samples (< 0.8% of them) is not covered.
+        few = np.concatenate([on_modes, data.centers[5:6].repeat(3, 0)])
+        self.assertEqual(synthetic.mode_metrics(few, data.centers, data.std)["modes_covered"], 5)
+
+    def test_energy_distance(self):
+        x = np.random.default_rng(1).normal(size=(50, 2))
+        self.assertAllClose(synthetic.energy_distance(x, x), 0.0, atol=1e-9)
+        # Two point masses 3 apart: 2 * 3 - 0 - 0.
+        self.assertAllClose(synthetic.energy_distance(np.zeros((4, 2)), np.full((5, 2), [3, 0])),
+                            6.0)
+
+    def test_scatter_colours(self):
+        image = synthetic.scatter_image(np.array([[0.0, 0.0], [1.0, 1.0]]),
+                                        np.array([[1.0, 1.0], [-1.0, -1.0]]), size=101,
+                                        extent=1.0, marker=0)
+        self.assertEqual(image.shape, (101, 101, 3))
+        self.assertEqual(tuple(image[50, 50]), synthetic.BLUE)     # real at the centre
+        self.assertEqual(tuple(image[0, 100]), synthetic.BLUE)     # real drawn over fake (1, 1)
+        self.assertEqual(tuple(image[100, 0]), synthetic.RED)      # (-1, -1) bottom left
+        self.assertEqual(tuple(image[10, 10]), (255, 255, 255))
+
+
+class SyntheticRunTest(tf.test.TestCase):
+
+    def test_fargan_8gaussians_through_experiment_run(self):
+        model_dir = self.get_temp_dir() + "/run"
+        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")], [
+            "run.train_steps = 4", "run.batch_size = 8", "FARGAN.num_far = 2",
+            "FARGAN.num_fake = 8", "MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
+            "EightGaussians.num_points = 64", "synthetic_evaluation.every = 2",
+            "synthetic_evaluation.num_samples = 100", "run.summary_every = 2",
+            "run.progress = False"])
+        result = experiment.run(model_dir)
+        self.assertEqual(result["final_step"], 4)
+        with open(os.path.join(model_dir, synthetic.CSV_NAME)) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([int(r["step"]) for r in rows], [2, 4])
+        self.assertTrue(os.path.isfile(rows[-1]["scatter_png"]))
+        png = tf.io.decode_png(tf.io.read_file(rows[-1]["scatter_png"]))
+        self.assertEqual(png.shape, (400, 400, 3))
+        self.assertEqual(int(rows[-1]["num_modes"]), 8)
+        # The exported generator serves 2-D points.
+        served = tf.saved_model.load(result["export_path"]).signatures["serving_default"](
+            z=tf.zeros([3, 2]), labels=tf.zeros([3], tf.int32))["images"]
+        self.assertEqual(served.shape, (3, 2))
+        # Tools rebuild it without the data.
+        exp = experiment.load_for_tools(model_dir)
+        self.assertEqual(exp.trainer.num_classes, 0)
+        self.assertEqual(int(exp.trainer.iteration.numpy()), 4)
+
+    def test_unconditional_on_labelled_data(self):
+        base = ["run.algorithm = @FARGAN", "run.generator = @DCGANGenerator",
+                "run.discriminator = @DCGANDiscriminator", "run.data = @SyntheticImages()",
+                "SyntheticImages.image_shape = (8, 8, 3)", "SyntheticImages.num_classes = 10",
+                "run.train_steps = 1", "run.batch_size = 4", "run.z_dim = 8",
+                "DCGANGenerator.width = 2", "DCGANDiscriminator.width = 2",
+                "FARGAN.num_far = 2", "FARGAN.far_factor = 2", "FARGAN.num_fake = 4"]
+        config.parse([], base)
+        with self.assertRaisesRegex(ValueError, "run.unconditional = True"):
+            experiment.run(self.get_temp_dir() + "/cond", setup_only=True)
+        config.parse([], base + ["run.unconditional = True", "run.progress = False",
+                                 "run.export_at_end = False"])
+        result = experiment.run(self.get_temp_dir() + "/uncond")
+        self.assertEqual(result["final_step"], 1)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,121 @@
+"""The DCGAN-based CIFAR networks of 003 App. D tables 5-6 (unconditional, channels-last).
+
+G: Dense(z_dim -> 4w * 4 * 4) ReLU -> reshape `[B, 4, 4, 4w]` -> ConvTranspose(4w -> 2w) ReLU
+-> ConvTranspose(2w -> w) ReLU -> ConvTranspose(w -> channels) tanh, each 4x4 stride 2
+(4 -> 8 -> 16 -> 32 px). D: Conv(channels -> w) -> Conv(w -> 2w) -> Conv(2w -> 4w), each 4x4
+stride 2 with LeakyReLU(0.2) (32 -> 16 -> 8 -> 4 px), flatten, Dense(4w * 4 * 4 -> 1).
+003 uses w = 64; other resolutions `4 * 2^n` use n up/down-sampling layers and widths
+`w * 2^(n-1) ... w`. The tables name no normalisation, kernel size or activation: the
+4x4-stride-2 kernels and ReLU / LeakyReLU(0.2) are DCGAN's [27].
+"""
+
+import keras
+import tensorflow as tf
+
+from tfgan_fast.nets.mlp import check_int
+from tfgan_fast.nets.mlp import check_unconditional
+
+
+def num_doublings(who, resolution):
+    """n with `resolution = 4 * 2^n`, n >= 1; a ValueError naming `who` otherwise."""
+    check_int(f"{who}.resolution", resolution, minimum=8)
+    n = (resolution // 4).bit_length() - 1
+    if resolution != 4 * 2 ** n:
+        raise ValueError(f"{who}.resolution must be 4 * 2^n (8, 16, 32, 64, ...), got "
+                         f"{resolution}")
+    return n
+
+
+def set_layers(model, layers):
+    """Stores `layers` as named attributes (Keras 3 does not checkpoint plain lists)."""
+    model._layer_names = tuple(layer.name for layer in layers)
+    for layer in layers:
+        setattr(model, layer.name, layer)
+
+
+def get_layers(model):
+    return [getattr(model, name) for name in model._layer_names]
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class DCGANGenerator(keras.Model):
+    """003 table 5 (see the module docstring).
+
+    Args:
+        resolution: `4 * 2^n` output size (32).
+        channels: image channels (3).
+        width: w, the last hidden layer's channels (64).
+        z_dim: latent size (128).
+        num_classes: must be 0.
+
+    Returns (call):
+        float32 `[B, resolution, resolution, channels]` in [-1, 1].
+    """
+
+    def __init__(self, resolution=32, channels=3, width=64, z_dim=128, num_classes=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        check_unconditional("DCGANGenerator", num_classes)
+        n = num_doublings("DCGANGenerator", resolution)
+        for name, value in (("channels", channels), ("width", width), ("z_dim", z_dim)):
+            check_int(f"DCGANGenerator.{name}", value)
+        self.resolution, self.channels, self.width = resolution, channels, width
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.bottom = width * 2 ** (n - 1)
+        self.fc = keras.layers.Dense(4 * 4 * self.bottom, activation="relu", name="fc")
+        layers = []
+        for i in range(n - 1):
+            layers.append(keras.layers.Conv2DTranspose(
+                width * 2 ** (n - 2 - i), 4, strides=2, padding="same", activation="relu",
+                name=f"deconv{i + 1}"))
+        layers.append(keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                                   name=f"deconv{n}"))
+        set_layers(self, layers)
+
+    def call(self, z, labels=None, training=None):
+        del labels, training
+        h = tf.reshape(self.fc(z), [-1, 4, 4, self.bottom])
+        for layer in get_layers(self):
+            h = layer(h)
+        return tf.tanh(tf.cast(h, tf.float32))
+
+    def get_config(self):
+        return {"resolution": self.resolution, "channels": self.channels, "width": self.width,
+                "z_dim": self.z_dim, "num_classes": self.num_classes, "name": self.name}
+
+
+@keras.saving.register_keras_serializable(package="tfgan_fast")
+class DCGANDiscriminator(keras.Model):
+    """003 table 6; returns `{"logits": [B]}`.
+
+    Args:
+        resolution: `4 * 2^n` input size (32).
+        channels: image channels.
+        width: w, channels of the first convolution (64).
+        num_classes: must be 0.
+    """
+
+    def __init__(self, resolution=32, channels=3, width=64, num_classes=0, **kwargs):
+        super().__init__(**kwargs)
+        check_unconditional("DCGANDiscriminator", num_classes)
+        n = num_doublings("DCGANDiscriminator", resolution)
+        for name, value in (("channels", channels), ("width", width)):
+            check_int(f"DCGANDiscriminator.{name}", value)
+        self.resolution, self.channels, self.width = resolution, channels, width
+        self.num_classes = num_classes
+        set_layers(self, [
+            keras.layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", name=f"conv{i + 1}")
+            for i in range(n)])
+        self.flatten = keras.layers.Flatten()
+        self.fc = keras.layers.Dense(1, name="fc")
+
+    def call(self, images, labels=None, training=None):
+        del labels, training
+        h = images
+        for layer in get_layers(self):
+            h = tf.nn.leaky_relu(layer(h), 0.2)
+        return {"logits": tf.cast(tf.squeeze(self.fc(self.flatten(h)), -1), tf.float32)}
+
+    def get_config(self):
+        return {"resolution": self.resolution, "channels": self.channels, "width": self.width,
+                "num_classes": self.num_classes, "name": self.name}

@@ -1,0 +1,148 @@
+"""Gradient penalties on the discriminator's input gradient, eager-safe (nested `GradientTape`).
+
+Every penalty here is *per example* (shape `[B]`) and differentiable w.r.t. D's weights: the
+input gradient is taken with an inner tape that records under the caller's outer tape, so the
+outer tape differentiates through it (a double backward). Reduce with
+`distribute.replica_loss` like any loss.
+
+Per-example input gradients come from one backward pass of `sum(D(x))`: this is exact when D
+has no coupling between the examples of a batch (no batch norm in training mode, no minibatch
+statistics), true of every FARGAN discriminator (003 App. D) and of the MLPs.
+
+- `zero_centered_penalty`: `k * ||grad_x D0(x)||^2` at given points (003 §5.1 "zero-centred
+  gradient penalty"; in FARGAN, eq. 11, over the reals and the fakes counted as real).
+- `uniform_interpolates` + the same penalty: the 0GP on real-fake interpolates of [31]
+  (Thanh-Tung et al. 2019), `t ~ U(0, 1)` per pair, NOT a normal.
+- `center=1` gives WGAN-GP's `(||grad|| - 1)^2` on the same interpolates.
+
+`SamplePenalty` and `InterpolationPenalty` package these for the trainers: both are called as
+`penalty(logit_fn, positives, fakes, seed)` and return `(per_example_penalty, positive_logits)`,
+so `FARGAN.penalty = @InterpolationPenalty()` is the NSGAN-0GP-interpolation baseline of 003
+Fig. 1 and `SamplePenalty.weight = 0.0` the plain NSGAN.
+"""
+
+import gin
+import tensorflow as tf
+
+
+def _sum_over_features(x):
+    return tf.reduce_sum(x, axis=list(range(1, x.shape.rank)))
+
+
+def input_gradients(logit_fn, inputs):
+    """`D0(x)` and `grad_x D0(x)` per example, recorded for an enclosing tape.
+
+    Args:
+        logit_fn: `fn(x) -> [B]` pre-sigmoid outputs, no coupling between examples.
+        inputs: `[B, ...]` points (treated as constants; their own gradient is not needed).
+
+    Returns:
+        `(logits [B] float32, gradients [B, ...] float32)`.
+    """
+    inputs = tf.stop_gradient(tf.convert_to_tensor(inputs))
+    with tf.GradientTape(watch_accessed_variables=False) as inner:
+        inner.watch(inputs)
+        logits = tf.cast(logit_fn(inputs), tf.float32)
+        total = tf.reduce_sum(logits)
+    grads = inner.gradient(total, inputs)
+    return logits, tf.cast(grads, tf.float32)
+
+
+def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0):
+    """`weight * (||grad_x D0(x)|| - center)^2` per example, and `D0(x)`.
+
+    With `center = 0` this is the zero-centred penalty `weight * ||grad_x D0(x)||^2` (computed
+    without a square root, so it is smooth at a zero gradient).
+
+    Args:
+        logit_fn: `fn(x) -> [B]`.
+        inputs: `[B, ...]`.
+        weight: k (10 in 003).
+        center: 0 (003, [31]) or 1 (WGAN-GP).
+
+    Returns:
+        `(penalty [B], logits [B])`.
+    """
+    logits, grads = input_gradients(logit_fn, inputs)
+    sq_norm = _sum_over_features(tf.square(grads))
+    if center == 0:
+        return weight * sq_norm, logits
+    norm = tf.sqrt(sq_norm + 1e-12)
+    return weight * tf.square(norm - center), logits
+
+
+def zero_centered_penalty(logit_fn, inputs, weight=10.0):
+    """003 §5.1: `weight * ||grad_x D0(x)||^2` per example `[B]`, and `D0(x)` `[B]`."""
+    return gradient_penalty(logit_fn, inputs, weight=weight, center=0.0)
+
+
+def uniform_interpolates(reals, fakes, seed):
+    """`t * x + (1 - t) * y` with one `t ~ U(0, 1)` per pair (the interpolation of [31] / WGAN-GP).
+
+    Args:
+        reals, fakes: `[B, ...]` with the same shape.
+        seed: `[2]` stateless seed.
+
+    Returns:
+        `[B, ...]`.
+    """
+    if reals.shape[0] is not None and fakes.shape[0] is not None and \
+            reals.shape[0] != fakes.shape[0]:
+        raise ValueError(f"interpolation pairs reals {reals.shape} with fakes {fakes.shape}: "
+                         "batch sizes differ")
+    t_shape = tf.concat([tf.shape(reals)[:1], tf.ones([reals.shape.rank - 1], tf.int32)], 0)
+    t = tf.random.stateless_uniform(t_shape, seed=seed, minval=0.0, maxval=1.0,
+                                    dtype=reals.dtype)
+    return t * reals + (1.0 - t) * tf.cast(fakes, reals.dtype)
+
+
+@gin.configurable
+class SamplePenalty:
+    """Zero-centred gradient penalty on the "positive" samples (003 eq. 11).
+
+    In FARGAN the positives are the N1 reals and the N0 fakes counted as real; with N0 = 0 this
+    is NSGAN-0GP-sample. `weight = 0` skips the double backward (plain NSGAN, 003 Fig. 1a).
+
+    Args:
+        weight: k (10 in 003).
+    """
+
+    def __init__(self, weight=10.0):
+        if weight < 0:
+            raise ValueError(f"SamplePenalty.weight must be >= 0, got {weight}")
+        self.weight = float(weight)
+
+    def __call__(self, logit_fn, positives, fakes, seed):
+        """Returns `(penalty [N], logits [N])` on `positives` `[N, ...]`; `fakes`, `seed` unused."""
+        del fakes, seed
+        if self.weight == 0:
+            logits = tf.cast(logit_fn(positives), tf.float32)
+            return tf.zeros_like(logits), logits
+        return zero_centered_penalty(logit_fn, positives, self.weight)
+
+
+@gin.configurable
+class InterpolationPenalty:
+    """`weight * (||grad D0(x_hat)|| - center)^2` on uniform real-fake interpolates.
+
+    `center = 0` is the 0GP of [31] (NSGAN-0GP-interpolation in 003 Fig. 1); `center = 1` is
+    WGAN-GP. The first `min(N, M)` positives and fakes are paired.
+
+    Args:
+        weight: k.
+        center: 0 or 1.
+    """
+
+    def __init__(self, weight=10.0, center=0.0):
+        if weight < 0:
+            raise ValueError(f"InterpolationPenalty.weight must be >= 0, got {weight}")
+        self.weight = float(weight)
+        self.center = float(center)
+
+    def __call__(self, logit_fn, positives, fakes, seed):
+        """Returns `(penalty [min(N, M)], logits of positives [N])`."""
+        n = min(positives.shape[0], fakes.shape[0])
+        x_hat = uniform_interpolates(positives[:n], fakes[:n], seed)
+        penalty, _ = gradient_penalty(logit_fn, x_hat, self.weight, self.center)
+        logits = tf.cast(logit_fn(positives), tf.float32)
+        return penalty, logits
