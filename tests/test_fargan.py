@@ -298,10 +298,6 @@ class DistributedTest(tf.test.TestCase):
             _one_step(odd, real, strategy)
 
 
-if __name__ == "__main__":
-    tf.test.main()
-
-
 class GinTest(tf.test.TestCase):
     """003's settings are what the gin files build; each variant is one binding."""
 
@@ -322,15 +318,15 @@ class GinTest(tf.test.TestCase):
         self.assertEqual((t.num_far, t.far_factor, t.num_fake, t.penalty.weight),
                          (32, 8, 64, 10.0))
         self.assertEqual((t.num_classes, exp.data.num_classes), (0, 10))
-        self.assertEqual(t.loss.g.__name__, "nonsaturating_g")  # gin wraps the function
+        self.assertEqual(t.loss.g_fn.__name__, "nonsaturating_g")  # gin wraps the function
         self.assertIsInstance(t.d_optimizer, keras.optimizers.RMSprop)
         self.assertAllClose([t.d_optimizer.learning_rate, t.d_optimizer.rho], [1e-4, 0.99])
         t = self._build("fargan_cifar10_resnet_0gp.gin").trainer
         self.assertEqual(t.num_far, 0)
         t = self._build("fargan_cifar10_resnet.gin",
                         ["FARGAN.loss = @wgan/AdversarialLoss()"]).trainer
-        self.assertEqual(t.loss.d_real.__name__, "wasserstein_d_real")
-        self.assertAllClose(t.loss.d_real(tf.constant([2.0])), [-2.0])
+        self.assertEqual(t.loss.d_real_fn.__name__, "wasserstein_d_real")
+        self.assertAllClose(t.loss.d_real_fn(tf.constant([2.0])), [-2.0])
 
     def test_synthetic_settings(self):
         exp = self._build("fargan_synthetic_8gaussians.gin")
@@ -345,3 +341,7 @@ class GinTest(tf.test.TestCase):
         t = self._build("fargan_synthetic_gaussian_0gp_sample.gin").trainer
         self.assertEqual(t.num_far, 0)
         self.assertIsInstance(t.penalty, penalties.SamplePenalty)
+
+
+if __name__ == "__main__":
+    tf.test.main()
