@@ -155,63 +155,58 @@ class StandardGANTest(tf.test.TestCase):
         for i in range(1, 5):
             self.assertGreater(np.abs(seeds[i] - seeds[0]).max(), 0.1)
 
-    def test_sngan_and_sagan_architectures_one_step(self):
-        """Projection + spectral norm (SNGAN), AC head (SNGAN(AC)), default and Mirrored."""
-        x, y = _batch(size=16, channels=3)
-        for strategy in (tf.distribute.get_strategy(), strategies.two_cpu_mirrored()):
+    def test_one_step_per_algorithm_and_architecture(self):
+        """StandardGAN (SNGAN projection, SNGAN(AC), SAGAN-style) and RobGAN on the CIFAR ResNet
+        with spectral norm and on SAGAN-style nets (channel multipliers, self-attention, spectral
+        norm in G too); every algorithm and every architecture also runs on 2 replicas."""
+        mirrored = strategies.two_cpu_mirrored()
+        default = tf.distribute.get_strategy()
+        cases = [  # (algorithm, kwargs, head, attention, strategy)
+            (StandardGAN, {"loss": losses.AdversarialLoss()}, "projection", False, default),
+            (StandardGAN, {"loss": losses.AdversarialLoss(alpha_dc=1.0, alpha_gc=1.0)}, "ac",
+             False, default),
+            (StandardGAN, {}, "projection", True, mirrored),
+            (RobGAN, {"pgd_steps": 1}, "ac", False, mirrored),
+            (RobGAN, {"pgd_steps": 1}, "ac", True, default),
+        ]
+        x, y = _batch(B, size=16, channels=3)
+        for cls, kwargs, head, attention, strategy in cases:
             if strategy is None:
                 continue
-            for head, loss in (("projection", losses.AdversarialLoss()),
-                               ("ac", losses.AdversarialLoss(alpha_dc=1.0, alpha_gc=1.0))):
-                with strategy.scope():
-                    g_net = ResNetGenerator(resolution=16, channels=3, width=8, z_dim=4,
-                                            num_classes=C)
-                    d_net = ResNetDiscriminator(resolution=16, channels=3, width=8,
-                                                num_classes=C, head=head, spectral_norm=True,
-                                                learnable_shortcut="auto")
-                trainer = _make(StandardGAN, strategy, g_net, d_net, image_shape=(16, 16, 3),
-                                d_lr=1e-3, g_lr=1e-3, loss=loss, n_disc=2)
-                before = [v.numpy() for v in trainer.discriminator.trainable_variables]
-                x2, y2 = np.concatenate([x, x[::-1]]), np.concatenate([y, y[::-1]])
-                history = trainer.fit(tf.data.Dataset.from_tensors((x2, y2)).repeat(),
-                                      epochs=1, steps_per_epoch=1, verbose=0).history
-                self.assertTrue(np.isfinite(history["d_loss"][-1]), msg=head)
-                self.assertEqual(int(trainer.d_optimizer.iterations.numpy()), 2)
-                changed = [not np.allclose(b, v.numpy()) for b, v in
-                           zip(before, trainer.discriminator.trainable_variables)]
-                self.assertTrue(all(changed), msg=f"{head}: some D weights did not move")
-                if head == "ac":
-                    self.assertIn("d_real_class", history)
-
-
-    def test_imagenet_layouts_with_attention_one_step(self):
-        """SAGAN-style nets (channel multipliers, self-attention, spectral norm in G and D) with
-        StandardGAN, and the same D with an AC head under RobGAN, default and Mirrored."""
-        x, y = _batch(2 * B, size=32, channels=3)
-        for strategy in (tf.distribute.get_strategy(), strategies.two_cpu_mirrored()):
-            if strategy is None:
-                continue
-            for cls, head, kwargs in ((StandardGAN, "projection", {}),
-                                      (RobGAN, "ac", {"pgd_steps": 1})):
-                with strategy.scope():
-                    g_net = ResNetGenerator(resolution=32, channels=3, width=8, z_dim=4,
-                                            num_classes=C, channel_multipliers=(4, 4, 2, 1),
-                                            attention_resolution=16, spectral_norm=True)
-                    d_net = ResNetDiscriminator(resolution=32, channels=3, width=8,
-                                                num_classes=C, head=head, spectral_norm=True,
-                                                learnable_shortcut="auto",
-                                                channel_multipliers=(1, 2, 4, 4),
-                                                attention_resolution=16)
-                trainer = _make(cls, strategy, g_net, d_net, image_shape=(32, 32, 3),
-                                d_lr=1e-3, g_lr=1e-3, batch=2 * B, **kwargs)
-                g_before = [v.numpy() for v in trainer.generator.trainable_variables]
-                history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
-                                      steps_per_epoch=1, verbose=0).history
-                self.assertTrue(np.isfinite(history["g_loss"][-1]), msg=cls.__name__)
-                self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 1)
-                moved = sum(not np.allclose(b, v.numpy()) for b, v in
-                            zip(g_before, trainer.generator.trainable_variables))
-                self.assertGreater(moved, len(g_before) // 2, msg=cls.__name__)
+            name = f"{cls.__name__}/{head}/attention={attention}/{strategy.num_replicas_in_sync}"
+            layout = {}
+            if attention:
+                layout = dict(g=dict(channel_multipliers=(4, 2, 1), attention_resolution=8,
+                                     spectral_norm=True),
+                              d=dict(channel_multipliers=(1, 2, 4), attention_resolution=8))
+            with strategy.scope():
+                g_net = ResNetGenerator(resolution=16, channels=3, width=8, z_dim=4,
+                                        num_classes=C, **layout.get("g", {}))
+                d_net = ResNetDiscriminator(resolution=16, channels=3, width=8, num_classes=C,
+                                            head=head, spectral_norm=True,
+                                            learnable_shortcut="auto", **layout.get("d", {}))
+            trainer = _make(cls, strategy, g_net, d_net, image_shape=(16, 16, 3), d_lr=1e-3,
+                            g_lr=1e-3, batch=B, **kwargs)
+            d_before = [v.numpy() for v in trainer.discriminator.trainable_variables]
+            g_before = [v.numpy() for v in trainer.generator.trainable_variables]
+            history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
+                                  steps_per_epoch=1, verbose=0).history
+            self.assertTrue(np.isfinite(history["d_loss"][-1]), msg=name)
+            self.assertTrue(np.isfinite(history["g_loss"][-1]), msg=name)
+            self.assertEqual(int(trainer.d_optimizer.iterations.numpy()), 1, msg=name)
+            self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 1, msg=name)
+            d_moved = [not np.allclose(b, v.numpy()) for b, v in
+                       zip(d_before, trainer.discriminator.trainable_variables)]
+            # SelfAttention's gamma starts at 0, so its inner convolutions get no gradient yet.
+            self.assertGreater(sum(d_moved), len(d_moved) // 2, msg=name)
+            g_moved = [not np.allclose(b, v.numpy()) for b, v in
+                       zip(g_before, trainer.generator.trainable_variables)]
+            self.assertGreater(sum(g_moved), len(g_moved) // 2, msg=name)
+            if head == "ac" and cls is StandardGAN:
+                self.assertIn("d_real_class", history)
+            if attention:
+                self.assertTrue(any("attention" in v.path for v in trainer.generator.variables),
+                                msg=name)
 
 
 class RobGANTest(tf.test.TestCase):
