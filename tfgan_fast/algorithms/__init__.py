@@ -8,7 +8,10 @@ import gin
 
 from tfgan_fast.algorithms.base import GANTrainer, make_optimizer, normal_latents, uniform_latents
 from tfgan_fast.algorithms.fastgan import FastGAN
+from tfgan_fast.algorithms.logan import LOGAN
 
 gin.external_configurable(FastGAN, module="tfgan_fast")
+gin.external_configurable(LOGAN, module="tfgan_fast")
 
 __all__ = ["GANTrainer", "FastGAN", "make_optimizer", "normal_latents", "uniform_latents"]
+__all__ += ["LOGAN"]
