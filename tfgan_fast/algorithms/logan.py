@@ -148,6 +148,9 @@ class LOGAN(base.GANTrainer):
             fakes, fake_labels, penalty = self.sample_fakes(
                 batch, base.SALT_D_LATENTS, base.SALT_D_LABELS, step="discriminator",
                 with_penalty=True)
+            if self.stop_gradient_d or not self.latent_steps:
+                # No path from D's weights to the fakes: skip back-propagating through G.
+                fakes = tf.stop_gradient(fakes)
             labels = None
             if self.num_classes:
                 labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
