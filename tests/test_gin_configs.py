@@ -10,11 +10,17 @@ from tests.offline import mock_tfds
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import losses
-from tfgan_fast.algorithms import FastGAN
+from tfgan_fast.algorithms import FastGAN, GANTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
 SMALL = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16"]
+# LOGAN's configs (BigGAN-deep at 128 px with 1000 classes, batch 2048; SN-GAN's CNN).
+SMALL += ["BigGANDeepGenerator.width = 2", "BigGANDeepDiscriminator.width = 2",
+          "BigGANDeepGenerator.attention_resolution = None",
+          "BigGANDeepDiscriminator.attention_resolution = None",
+          "SNGANCNNGenerator.width = 16", "SNGANCNNDiscriminator.width = 4",
+          "TFDSImages.resolution = 32"]
 
 
 def _build(gin_files, params=()):
@@ -39,8 +45,8 @@ class GinFilesTest(tf.test.TestCase):
     def test_every_top_level_file_builds(self):
         for path in TOP_LEVEL:
             with self.subTest(path=os.path.basename(path)):
-                exp = _build([path])
-                self.assertIsInstance(exp.trainer, FastGAN)
+                exp = _build([path], ["run.batch_size = 4"])
+                self.assertIsInstance(exp.trainer, GANTrainer)
                 self.assertEqual(exp.start_step, 0)
 
     def test_cifar_rows_match_000_table5(self):

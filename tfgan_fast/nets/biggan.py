@@ -203,7 +203,8 @@ class BigGANDeepGBlock(keras.layers.Layer):
                            cls=layers.UpsampleConv2D if self.upsample else keras.layers.Conv2D)
         self.conv3 = _conv(hidden, 3, sn, "conv3")
         self.conv4 = _conv(self.filters, 1, sn, "conv4")
-        self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
+        if self.upsample:  # an unused layer would stay unbuilt, which Keras' fit rejects
+            self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
 
     def _act(self, h):
         return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
@@ -268,7 +269,8 @@ class BigGANDeepDBlock(keras.layers.Layer):
         self.has_sc_conv = self.filters > c_in
         if self.has_sc_conv:
             self.conv_sc = _conv(self.filters - c_in, 1, sn, "conv_sc")
-        self.pool = keras.layers.AveragePooling2D(2, name="pool")
+        if self.downsample:
+            self.pool = keras.layers.AveragePooling2D(2, name="pool")
 
     def _act(self, h):
         return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
