@@ -10,7 +10,7 @@ from tests.offline import mock_tfds
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import losses
-from tfgan_fast.algorithms import FastGAN, GANTrainer
+from tfgan_fast.algorithms import GANTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))

@@ -285,12 +285,12 @@ class NetworksTest(tf.test.TestCase):
 
     def test_one_logan_step_biggan_deep(self):
         # Hierarchical z (3 chunks of 3) here, skip-z in the mirrored test.
-        for kwargs in ({"hierarchical_z": True, "z_dim": 9},):
-            trainer = _trainer(lambda: _tiny_biggan(**kwargs), C, image_shape=(16, 16, 3),
-                               z_dim=9, lr=1e-3, run_eagerly=True, d_real_loss=losses.nonsaturating_d_real,
-                               d_fake_loss=losses.nonsaturating_d_fake,
-                               g_loss=losses.nonsaturating_g)
-            _check_one_step(self, trainer, (16, 16, 3))
+        trainer = _trainer(lambda: _tiny_biggan(z_dim=9, hierarchical_z=True), C,
+                           image_shape=(16, 16, 3), z_dim=9, lr=1e-3, run_eagerly=True,
+                           d_real_loss=losses.nonsaturating_d_real,
+                           d_fake_loss=losses.nonsaturating_d_fake,
+                           g_loss=losses.nonsaturating_g)
+        _check_one_step(self, trainer, (16, 16, 3))
 
     def test_one_logan_step_resnet_projection(self):
         def nets():
