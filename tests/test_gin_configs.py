@@ -20,6 +20,11 @@ SMALL = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16"]
 SMALL += [f"{net}.width = 2" for net in (  # FARGAN's networks (003 App. D)
     "FARGANResNetGenerator", "FARGANResNetDiscriminator", "DCGANGenerator",
     "DCGANDiscriminator", "ConventionalGenerator", "ConventionalDiscriminator")]
+# LOGAN's configs (BigGAN-deep at 128 px with 1000 classes, batch 2048; SN-GAN's CNN).
+SMALL += ["BigGANDeepGenerator.width = 2", "BigGANDeepDiscriminator.width = 2",
+          "BigGANDeepGenerator.attention_resolution = None",
+          "BigGANDeepDiscriminator.attention_resolution = None",
+          "SNGANCNNGenerator.width = 16", "SNGANCNNDiscriminator.width = 4"]
 
 
 def _build(gin_files, params=()):
@@ -46,7 +51,7 @@ class GinFilesTest(tf.test.TestCase):
     def test_every_top_level_file_builds(self):
         for path in TOP_LEVEL:
             with self.subTest(path=os.path.basename(path)):
-                exp = _build([path])
+                exp = _build([path], ["run.batch_size = 4"])
                 self.assertIsInstance(exp.trainer, GANTrainer)
                 self.assertEqual(exp.start_step, 0)
 

@@ -14,6 +14,7 @@ from tfgan_fast import data  # noqa: F401
 from tfgan_fast import distribute  # noqa: F401
 from tfgan_fast import eval as eval_lib  # noqa: F401
 from tfgan_fast import experiment  # noqa: F401
+from tfgan_fast import latent  # noqa: F401
 from tfgan_fast import losses  # noqa: F401
 from tfgan_fast import nets  # noqa: F401
 from tfgan_fast import optimizers  # noqa: F401

@@ -3,6 +3,10 @@
 Signature `serving_default`: inputs `z` float32 `[None, z_dim]` and `labels` int32 `[None]`,
 output `images` float32 `[None, H, W, C]` in [-1, 1]. Labels outside [0, C) and mismatched batch
 sizes fail with an `InvalidArgumentError` that says so, instead of embedding garbage rows.
+
+Signature `truncated`: the same plus a scalar float32 `truncation` s; the generator sees `s * z`
+(the truncation trick of BigGAN / 004 §5.2.4: s in (0, 1] trades diversity for fidelity, s = 0
+gives one image per label).
 """
 
 import keras
@@ -37,6 +41,10 @@ class GeneratorServing:
             images = self.generator(z, labels if self.num_classes else None, training=False)
         return {"images": tf.cast(images, tf.float32)}
 
+    def serve_truncated(self, z, labels, truncation):
+        """`serve(truncation * z, labels)`; `truncation` is a float32 scalar."""
+        return self.serve(z * tf.cast(truncation, z.dtype), labels)
+
 
 def export_generator(generator, path, z_dim, num_classes):
     """Writes the SavedModel to `path` atomically (a temporary sibling, then a rename).
@@ -51,4 +59,7 @@ def export_generator(generator, path, z_dim, num_classes):
     archive = keras.export.ExportArchive()
     archive.add_endpoint(name="serving_default", fn=serving.serve,
                          input_signature=serving.input_signature)
+    archive.add_endpoint(name="truncated", fn=serving.serve_truncated,
+                         input_signature=serving.input_signature + [
+                             tf.TensorSpec([], tf.float32, name="truncation")])
     return fileio.replace_dir_atomically(path, lambda tmp: archive.write_out(tmp, verbose=False))

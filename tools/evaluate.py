@@ -5,6 +5,7 @@ r"""IS / FID / KID of a trained generator: a training run or an exported SavedMo
       --output=metrics.json                                    # TF-Hub Inception, a curve
   python tools/evaluate.py --saved_model=DIR/export --dataset=fashion_mnist \
       --classifier_path=/tmp/fmnist_classifier --intra_class
+  python tools/evaluate.py --model_dir=DIR --latent_steps=10      # LOGAN, 004 App. B
 
 The generator is either the run's trainer (rebuilt from `operative_config.gin` and the newest
 checkpoint, or --checkpoint, as tools/export.py does) or an exported SavedModel
@@ -50,6 +51,8 @@ flags.DEFINE_integer("num_classes", None, "With --saved_model: C (default: the r
 flags.DEFINE_enum("latent", "normal", ["normal", "uniform"],
                   "With --saved_model: the latent distribution it was trained with.")
 flags.DEFINE_string("output", None, "Write the results as JSON here.")
+flags.DEFINE_integer("latent_steps", 0, "With --model_dir of a LOGAN run: latent optimisation "
+                     "steps on every sample (after truncation) with the run's D (004 App. B).")
 
 
 def _load_run():
@@ -72,8 +75,14 @@ def _load_run():
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} has no checkpoint to evaluate")
     trainer = exp.trainer
     info = {"model_dir": os.path.abspath(FLAGS.model_dir), "step": exp.start_step}
+    latent_transform = None
+    if FLAGS.latent_steps:
+        if not hasattr(trainer, "sampling_latent_transform"):
+            raise app.UsageError(f"--latent_steps={FLAGS.latent_steps} needs a LOGAN run; "
+                                 f"{FLAGS.model_dir} trained {type(trainer).__name__}")
+        latent_transform = tf.function(trainer.sampling_latent_transform(FLAGS.latent_steps))
     return (tf.function(trainer.generate), trainer.z_dim, trainer.num_classes,
-            trainer.latent_sampler, info, exp.data)
+            trainer.latent_sampler, info, exp.data, latent_transform)
 
 
 def _load_saved_model():
@@ -90,11 +99,12 @@ def _load_saved_model():
 
     sampler = base.uniform_latents if FLAGS.latent == "uniform" else base.normal_latents
     return sample_fn, z_dim, FLAGS.num_classes, sampler, {
-        "saved_model": os.path.abspath(FLAGS.saved_model)}, None
+        "saved_model": os.path.abspath(FLAGS.saved_model)}, None, None
 
 
 def _line(result, classifier):
-    text = (f"truncation {result['truncation']:g}: {classifier.qualify('FID')} "
+    steps = f", {result['latent_steps']} latent steps" if result.get("latent_steps") else ""
+    text = (f"truncation {result['truncation']:g}{steps}: {classifier.qualify('FID')} "
             f"{result['fid']:.3f}, {classifier.qualify('IS')} {result['is_mean']:.3f}"
             f"±{result['is_std']:.3f}, {classifier.qualify('KID')} {result['kid']:.5f}"
             f"±{result['kid_std']:.5f}")
@@ -118,6 +128,11 @@ def _main(argv):
     del argv
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
         raise app.UsageError("pass exactly one of --model_dir and --saved_model")
+    if FLAGS.latent_steps < 0:
+        raise app.UsageError(f"--latent_steps must be >= 0, got {FLAGS.latent_steps}")
+    if FLAGS.latent_steps and FLAGS.saved_model:
+        raise app.UsageError("--latent_steps needs the run's discriminator: use --model_dir "
+                             "(a SavedModel holds only the generator)")
     truncations = [float(t) for t in FLAGS.truncation]
     if any(not 0.0 <= t or not math.isfinite(t) for t in truncations):
         raise app.UsageError(f"--truncation values must be finite and >= 0, got {truncations}")
@@ -128,9 +143,9 @@ def _main(argv):
     # pylint: enable=import-outside-toplevel
 
     if FLAGS.model_dir:
-        sample_fn, z_dim, num_classes, sampler, info, run_data = _load_run()
+        sample_fn, z_dim, num_classes, sampler, info, run_data, transform = _load_run()
     else:
-        sample_fn, z_dim, num_classes, sampler, info, run_data = _load_saved_model()
+        sample_fn, z_dim, num_classes, sampler, info, run_data, transform = _load_saved_model()
     classifier = classifiers.make_classifier(FLAGS.classifier_path, FLAGS.inception)
 
     real_data = None
@@ -152,11 +167,12 @@ def _main(argv):
     evaluator = evaluator_lib.Evaluator(
         classifier=classifier, num_samples=FLAGS.num_samples, splits=FLAGS.splits,
         batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
-        real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class)
+        real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class,
+        latent_steps=FLAGS.latent_steps)
     results = []
     for t in truncations:
         result = evaluator.evaluate(sample_fn, z_dim, num_classes, seed=FLAGS.seed, truncation=t,
-                                    latent_sampler=sampler)
+                                    latent_sampler=sampler, latent_transform=transform)
         print(_line(result, classifier), flush=True)
         results.append(result)
     report = dict(info, classifier=classifier.identity, classifier_name=classifier.display_name,

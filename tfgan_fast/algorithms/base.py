@@ -166,10 +166,35 @@ class GANTrainer(keras.Model):
             [n], seed=self.step_seed(salt), minval=0, maxval=self.num_classes, dtype=tf.int32)
         return distribute.replica_slice(labels)
 
-    def sample_fakes(self, local_batch, latent_salt, label_salt, training=True):
+    def transform_latents(self, z, labels, step):
+        """Hook: the latents actually fed to G in a training step (identity here).
+
+        LOGAN optimises them against D (004 Alg. 1); the transform must stay differentiable
+        when the step's loss is to see through it.
+
+        Args:
+            z: `[B, z_dim]` sampled latents.
+            labels: int32 `[B]` or None.
+            step: "discriminator" or "generator", the step the fakes are for.
+
+        Returns:
+            `(z_new [B, z_dim], per_example_penalty [B] or None)`; a penalty is added to that
+            step's per-example loss.
+        """
+        del labels, step
+        return z, None
+
+    def sample_fakes(self, local_batch, latent_salt, label_salt, training=True,
+                     step="discriminator", with_penalty=False):
+        """`G(transform_latents(z), y)` for fresh `z`, `y`; returns `(fakes, labels)`, plus the
+        hook's per-example penalty (or None) when `with_penalty`."""
         z = self.sample_latents(local_batch, latent_salt)
         labels = self.sample_labels(local_batch, label_salt)
-        return self.generator(z, labels, training=training), labels
+        z, penalty = self.transform_latents(z, labels, step)
+        fakes = self.generator(z, labels, training=training)
+        if with_penalty:
+            return fakes, labels, penalty
+        return fakes, labels
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -270,9 +295,13 @@ class GANTrainer(keras.Model):
             g_loss_fn: `fn(d_outputs, labels) -> (per_example [B], parts dict of [B])`.
         """
         with tf.GradientTape() as tape:
-            fakes, fake_labels = self.sample_fakes(local_batch, SALT_G_LATENTS, SALT_G_LABELS)
+            fakes, fake_labels, penalty = self.sample_fakes(
+                local_batch, SALT_G_LATENTS, SALT_G_LABELS, step="generator", with_penalty=True)
             outputs = self.discriminator(fakes, fake_labels, training=True)
             per_example, parts = g_loss_fn(outputs, fake_labels)
+            if penalty is not None:
+                per_example = per_example + penalty
+                parts = dict(parts, g_latent_penalty=penalty)
             loss = distribute.replica_loss(per_example)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))

@@ -42,12 +42,15 @@ class Evaluator:
             statistics (`real_data` with labels, or a per-class `.npz`).
         intra_class_samples: generated images per class (default `num_samples // C`).
         progress: progress bars on stderr.
+        latent_steps: LOGAN's latent optimisation steps at sampling time (004 App. B; 10 for
+            the CIFAR SN-GAN). `evaluate` then needs a `latent_transform` that runs them
+            (`EvaluationCallback` builds it with the trainer's `sampling_latent_transform`).
     """
 
     def __init__(self, classifier=None, num_samples=5000, splits=10, batch_size=100,
                  real_stats_path=None, real_data=None, real_split="train", real_max_images=None,
                  stats_cache_dir=None, real_batch_size=200, kid_max_block_size=1024,
-                 intra_class=False, intra_class_samples=None, progress=True):
+                 intra_class=False, intra_class_samples=None, progress=True, latent_steps=0):
         if num_samples < 2 or splits < 1 or splits > num_samples:
             raise ValueError(f"need num_samples >= 2 and 1 <= splits <= num_samples, got "
                              f"{num_samples}, {splits}")
@@ -65,6 +68,10 @@ class Evaluator:
         self.intra_class = bool(intra_class)
         self.intra_class_samples = intra_class_samples
         self.progress = progress
+        if not isinstance(latent_steps, int) or latent_steps < 0:
+            raise ValueError(f"Evaluator.latent_steps must be an integer >= 0, got "
+                             f"{latent_steps!r}")
+        self.latent_steps = latent_steps
         self._real = None
 
     @property
@@ -135,6 +142,10 @@ class Evaluator:
             classes with fewer than 2 real images) and `intra_fid_mean`.
         """
         t0 = time.time()
+        if self.latent_steps and latent_transform is None:
+            raise ValueError(
+                f"Evaluator.latent_steps={self.latent_steps} needs a latent_transform that runs "
+                "them (a LOGAN trainer's sampling_latent_transform(steps)); got None")
         self.prepare()
         real = self._real
         classifier = self.classifier
@@ -161,6 +172,7 @@ class Evaluator:
             "num_samples": self.num_samples,
             "truncation": float(truncation),
             "seed": int(seed),
+            "latent_steps": self.latent_steps if latent_transform is not None else 0,
         }
         if intra:
             result.update(self._intra_class(sample_fn, num_classes, common))

@@ -58,3 +58,17 @@ __all__ = [
     "FARGANResNetGenerator",
     "FARGANResNetDiscriminator",
 ]
+
+# LOGAN (004): SN-GAN's standard CNN (004 §5.1) and BigGAN-deep-style networks (004 §5.2).
+from tfgan_fast.nets.biggan import BigGANDeepDiscriminator  # noqa: E402
+from tfgan_fast.nets.biggan import BigGANDeepGenerator  # noqa: E402
+from tfgan_fast.nets.sngan_cnn import SNGANCNNDiscriminator  # noqa: E402
+from tfgan_fast.nets.sngan_cnn import SNGANCNNGenerator  # noqa: E402
+
+gin.external_configurable(BigGANDeepGenerator, name="BigGANDeepGenerator")
+gin.external_configurable(BigGANDeepDiscriminator, name="BigGANDeepDiscriminator")
+gin.external_configurable(SNGANCNNGenerator, name="SNGANCNNGenerator")
+gin.external_configurable(SNGANCNNDiscriminator, name="SNGANCNNDiscriminator")
+
+__all__ += ["BigGANDeepDiscriminator", "BigGANDeepGenerator", "SNGANCNNDiscriminator",
+            "SNGANCNNGenerator"]
