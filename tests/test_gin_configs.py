@@ -2,17 +2,15 @@
 
 import glob
 import os
-from unittest import mock
 
 import gin
 import tensorflow as tf
 
-from tests.offline import mock_tfds
+from tests.offline import mock_tfds_all
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import losses
 from tfgan_fast.algorithms import FastGAN, GANTrainer, RobGAN, StandardGAN
-from tfgan_fast.data.imagenet import ImageNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
@@ -29,9 +27,7 @@ SMALL += ["BigGANDeepGenerator.width = 2", "BigGANDeepDiscriminator.width = 2",
 
 def _build(gin_files, params=()):
     config.parse(gin_files, list(params) + SMALL)
-    # mock_data serves imagenet2012 too; only ImageNet's "are the manual archives there" check
-    # must be skipped.
-    with mock_tfds(num_examples=8), mock.patch.object(ImageNet, "_ensure_prepared"):
+    with mock_tfds_all(num_examples=8):
         return experiment.run("/tmp/unused_model_dir", setup_only=True)
 
 

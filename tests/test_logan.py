@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests import strategies
-from tests.offline import mock_tfds
+from tests.offline import mock_tfds_all
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import config
 from tfgan_fast import experiment
@@ -344,7 +344,7 @@ class GinTest(tf.test.TestCase):
 
     def _build(self, name, params=()):
         config.parse([os.path.join(ROOT, "gin", name)], list(params))
-        with mock_tfds(num_examples=4):
+        with mock_tfds_all(num_examples=4):
             return experiment.run("/tmp/unused_model_dir", setup_only=True).trainer
 
     def test_cifar_rows(self):
