@@ -65,6 +65,23 @@ def replica_slice(global_values):
     return global_values[start:start + local]
 
 
+def replica_rows(sample_fn, local_shape):
+    """This replica's rows of a random tensor drawn for the whole global batch.
+
+    Drawing the global tensor and slicing it keeps a step's randomness (and so its result)
+    independent of the number of replicas.
+
+    Args:
+        sample_fn: `fn(global_shape) -> [B_local * R, ...]`, e.g. a stateless sampler.
+        local_shape: `[B_local, ...]`, this replica's shape.
+
+    Returns:
+        `[B_local, ...]`.
+    """
+    global_shape = [int(local_shape[0]) * num_replicas()] + [int(s) for s in local_shape[1:]]
+    return replica_slice(sample_fn(global_shape))
+
+
 def check_global_batch(global_batch_size, strategy):
     """The per-replica batch size, or a clear error when the global one does not divide evenly."""
     n = strategy.num_replicas_in_sync

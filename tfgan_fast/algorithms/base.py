@@ -154,17 +154,19 @@ class GANTrainer(keras.Model):
 
     def sample_latents(self, local_batch, salt):
         """This replica's rows of a global batch of latents, `[local_batch, z_dim]`."""
-        shape = [local_batch * distribute.num_replicas(), self.z_dim]
-        return distribute.replica_slice(self.latent_sampler(shape, self.step_seed(salt)))
+        seed = self.step_seed(salt)
+        return distribute.replica_rows(lambda shape: self.latent_sampler(shape, seed),
+                                       [local_batch, self.z_dim])
 
     def sample_labels(self, local_batch, salt):
         """`y ~ Uniform{0..C-1}`, this replica's rows, int32 `[local_batch]`; None if C = 0."""
         if not self.num_classes:
             return None
-        n = local_batch * distribute.num_replicas()
-        labels = tf.random.stateless_uniform(
-            [n], seed=self.step_seed(salt), minval=0, maxval=self.num_classes, dtype=tf.int32)
-        return distribute.replica_slice(labels)
+        seed = self.step_seed(salt)
+        return distribute.replica_rows(
+            lambda shape: tf.random.stateless_uniform(shape, seed=seed, minval=0,
+                                                      maxval=self.num_classes, dtype=tf.int32),
+            [local_batch])
 
     def transform_latents(self, z, labels, step):
         """Hook: the latents actually fed to G in a training step (identity here).
@@ -236,9 +238,9 @@ class GANTrainer(keras.Model):
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
 
-    def discriminator_update(self, real_inputs, real_labels, fakes, fake_labels, loss,
+    def discriminator_update(self, real_inputs, real_labels, make_fakes, loss,
                              input_gradient=False):
-        """One D optimiser step on `L_D^r(real_inputs) + L_D^f(fakes)`, plus its logs.
+        """One D optimiser step on `L_D^r(real_inputs) + L_D^f(fakes) (+ penalty)`, and its logs.
 
         D sees reals and fakes in ONE call: our discriminators have no batch coupling (no batch
         norm), so this equals two calls, is faster, and advances spectral norm's power
@@ -247,8 +249,10 @@ class GANTrainer(keras.Model):
         Args:
             real_inputs: `[B, ...]` real images as D should see them (perturbed or not).
             real_labels: int `[B]` or None.
-            fakes: `[B', ...]` generated images (no G gradient needed).
-            fake_labels: int32 `[B']` or None.
+            make_fakes: `fn() -> (fakes [B', ...], fake_labels int32 [B'] or None,
+                per-example penalty [B'] or None)`, called inside the gradient tape, so D's
+                gradient also reaches through fakes that depend on D (LOGAN's latent step);
+                the penalty (`transform_latents`' R_z) is added to the fake loss.
             loss: a composition with `d_real(outputs, labels)` and `d_fake(outputs, labels)`.
             input_gradient: also return `dL_D^r / d real_inputs` from the same backward pass
                 (FastGAN's free adversarial update).
@@ -258,26 +262,30 @@ class GANTrainer(keras.Model):
             `[B, ...]` (None unless asked).
         """
         batch = real_inputs.shape[0]
-        labels = None
-        if real_labels is not None and fake_labels is not None:
-            labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
         with tf.GradientTape() as tape:
             if input_gradient:
                 tape.watch(real_inputs)
+            fakes, fake_labels, penalty = make_fakes()
+            labels = None
+            if real_labels is not None and fake_labels is not None:
+                labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
             outputs = self.discriminator(tf.concat([real_inputs, fakes], axis=0), labels,
                                          training=True)
             real_out = {k: v[:batch] for k, v in outputs.items()}
             fake_out = {k: v[batch:] for k, v in outputs.items()}
             real_loss, real_parts = loss.d_real(real_out, real_labels)
             fake_loss, fake_parts = loss.d_fake(fake_out, fake_labels)
-            total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_loss)
+            fake_total = fake_loss if penalty is None else fake_loss + penalty
+            total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_total)
         variables = self.discriminator.trainable_variables
         sources = variables + ([real_inputs] if input_gradient else [])
         grads = tape.gradient(total, sources)
         self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
-        logs = {"d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss),
+        logs = {"d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_total),
                 "d_loss_real": tf.reduce_mean(real_loss),
                 "d_loss_fake": tf.reduce_mean(fake_loss)}
+        if penalty is not None:
+            logs["d_latent_penalty"] = tf.reduce_mean(penalty)
         logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
         logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_out["logits"] > 0, tf.float32))
         logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32))

@@ -115,10 +115,8 @@ class FARGAN(base.GANTrainer):
     def discriminator_step(self, real_images, real_labels):
         del real_labels  # unconditional
         n1, n0, m = self.local_sizes(real_images.shape[0])
-        r = distribute.num_replicas()
         num_candidates = self.far_factor * n0
-        z = distribute.replica_slice(self.latent_sampler(
-            [(m + num_candidates) * r, self.z_dim], self.step_seed(base.SALT_D_LATENTS)))
+        z = self.sample_latents(m + num_candidates, base.SALT_D_LATENTS)
         # step_seed differs between the n_disc D steps of an iteration (GANTrainer folds the
         # D sub-step in).
         interp_seed = self.step_seed(SALT_FARGAN_INTERPOLATION)

@@ -49,11 +49,10 @@ class FastGAN(base.GANTrainer):
             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
     def initialize_state(self):
-        shape = self.delta.shape
-        global_shape = [shape[0] * distribute.num_replicas()] + list(shape[1:])
-        init = attacks.initial_delta(global_shape, self.epsilon,
-                                     seed=[self.seed, base.SALT_STATE_INIT])
-        self.delta.assign(distribute.replica_slice(init))
+        self.delta.assign(distribute.replica_rows(
+            lambda shape: attacks.initial_delta(shape, self.epsilon,
+                                                seed=[self.seed, base.SALT_STATE_INIT]),
+            self.delta.shape))
 
     def state_variables(self):
         return [self.delta]
@@ -73,8 +72,9 @@ class FastGAN(base.GANTrainer):
         for _ in range(self.free_steps):
             # One backward pass gives D's weight gradient and g_x = dL_D^r / dx_adv.
             logs, grad_x = self.discriminator_update(
-                attacks.perturb(real_images, self.delta), real_labels, fakes, fake_labels,
-                self.loss, input_gradient=self.epsilon > 0)
+                attacks.perturb(real_images, self.delta), real_labels,
+                lambda: (fakes, fake_labels, None), self.loss,
+                input_gradient=self.epsilon > 0)
             if self.epsilon > 0:
                 self.delta.assign(attacks.free_adversarial_update(
                     self.delta, grad_x, self.tau, self.epsilon))

@@ -25,29 +25,6 @@ SALT_G_MASK = 12
 STEPS = ("discriminator", "generator")
 
 
-class _PerExampleLoss:
-    """A loss composition (`d_real`, `d_fake`, `g` of `(outputs, labels)`) from three functions
-    of the adversarial logits (`losses.hinge_d_real`, ...)."""
-
-    def __init__(self, d_real_fn, d_fake_fn, g_fn):
-        self.d_real_fn, self.d_fake_fn, self.g_fn = d_real_fn, d_fake_fn, g_fn
-
-    def d_real(self, outputs, labels):
-        del labels
-        loss = self.d_real_fn(outputs["logits"])
-        return loss, {"d_real_adv": loss}
-
-    def d_fake(self, outputs, labels):
-        del labels
-        loss = self.d_fake_fn(outputs["logits"])
-        return loss, {"d_fake_adv": loss}
-
-    def g(self, outputs, labels):
-        del labels
-        loss = self.g_fn(outputs["logits"])
-        return loss, {"g_adv": loss}
-
-
 class LOGAN(base.GANTrainer):
     """Latent optimisation around the D and G steps (004 Alg. 1, alternating updates).
 
@@ -89,8 +66,8 @@ class LOGAN(base.GANTrainer):
         self.latent_steps = latent_steps
         self.stop_gradient_d = bool(stop_gradient_d)
         self.stop_gradient_g = bool(stop_gradient_g)
-        self.loss = loss if loss is not None else _PerExampleLoss(d_real_loss, d_fake_loss,
-                                                                  g_loss)
+        self.loss = loss if loss is not None else losses_lib.AdversarialLoss(
+            d_real_loss, d_fake_loss, g_loss)
 
     # --- latents -------------------------------------------------------------------------------
 
@@ -101,9 +78,10 @@ class LOGAN(base.GANTrainer):
 
     def latent_mask(self, local_batch, salt):
         """This replica's rows of the step's global mask (`latent.random_mask`)."""
-        shape = [local_batch * distribute.num_replicas(), self.z_dim]
-        mask = latent_lib.random_mask(shape, self.optimised_fraction, self.step_seed(salt))
-        return distribute.replica_slice(mask)
+        seed = self.step_seed(salt)
+        return distribute.replica_rows(
+            lambda shape: latent_lib.random_mask(shape, self.optimised_fraction, seed),
+            [local_batch, self.z_dim])
 
     def transform_latents(self, z, labels, step):
         """`z' = clip(z + mask * dz, -1, 1)` and `R_z = w_r * ||dz||^2` per example (eq. 17)."""
@@ -141,38 +119,18 @@ class LOGAN(base.GANTrainer):
     # --- steps ----------------------------------------------------------------------------------
 
     def discriminator_step(self, real_images, real_labels):
-        batch = real_images.shape[0]
-        with tf.GradientTape() as tape:
-            # The fakes are made inside the tape: D's gradient reaches its own weights through
-            # the latent step (eq. 6) unless stop_gradient_d.
+        def make_fakes():
+            # Made inside D's tape: D's gradient reaches its own weights through the latent
+            # step (eq. 6) unless stop_gradient_d.
             fakes, fake_labels, penalty = self.sample_fakes(
-                batch, base.SALT_D_LATENTS, base.SALT_D_LABELS, step="discriminator",
-                with_penalty=True)
+                real_images.shape[0], base.SALT_D_LATENTS, base.SALT_D_LABELS,
+                step="discriminator", with_penalty=True)
             if self.stop_gradient_d or not self.latent_steps:
                 # No path from D's weights to the fakes: skip back-propagating through G.
                 fakes = tf.stop_gradient(fakes)
-            labels = None
-            if self.num_classes:
-                labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
-            # D has no batch coupling: one call on reals and fakes equals two calls.
-            outputs = self.discriminator(tf.concat([real_images, fakes], axis=0), labels,
-                                         training=True)
-            real_out = {k: v[:batch] for k, v in outputs.items()}
-            fake_out = {k: v[batch:] for k, v in outputs.items()}
-            real_loss, real_parts = self.loss.d_real(real_out, real_labels)
-            fake_loss, fake_parts = self.loss.d_fake(fake_out, fake_labels)
-            loss = (distribute.replica_loss(real_loss)
-                    + distribute.replica_loss(fake_loss + penalty))
-        self.apply_d_gradients(loss, tape)
-        logs = {
-            "d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss + penalty),
-            "d_loss_real": tf.reduce_mean(real_loss),
-            "d_loss_fake": tf.reduce_mean(fake_loss),
-            "d_latent_penalty": tf.reduce_mean(penalty),
-            "d_real_acc": tf.reduce_mean(tf.cast(real_out["logits"] > 0, tf.float32)),
-            "d_fake_acc": tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32)),
-        }
-        logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
+            return fakes, fake_labels, penalty
+
+        logs, _ = self.discriminator_update(real_images, real_labels, make_fakes, self.loss)
         return logs
 
     def generator_step(self, local_batch):

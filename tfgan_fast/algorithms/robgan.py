@@ -44,10 +44,9 @@ class RobGAN(base.GANTrainer):
         D runs in inference mode here: the attack must not advance spectral norm's power
         iteration (D has no batch norm, so nothing else differs).
         """
-        batch = real_images.shape[0]
-        global_shape = [batch * distribute.num_replicas()] + list(real_images.shape[1:])
-        start = distribute.replica_slice(attacks.uniform_delta(
-            global_shape, self.epsilon, self.step_seed(base.SALT_ATTACK_INIT)))
+        seed = self.step_seed(base.SALT_ATTACK_INIT)
+        start = distribute.replica_rows(
+            lambda shape: attacks.uniform_delta(shape, self.epsilon, seed), real_images.shape)
 
         def real_loss(images):
             outputs = self.discriminator(images, real_labels, training=False)
@@ -60,8 +59,9 @@ class RobGAN(base.GANTrainer):
         batch = real_images.shape[0]
         sigma = self.attack(real_images, real_labels)
         fakes, fake_labels = self.sample_fakes(batch, base.SALT_D_LATENTS, base.SALT_D_LABELS)
+        fakes = tf.stop_gradient(fakes)
         logs, _ = self.discriminator_update(attacks.perturb(real_images, sigma), real_labels,
-                                            tf.stop_gradient(fakes), fake_labels, self.loss)
+                                            lambda: (fakes, fake_labels, None), self.loss)
         logs["sigma_linf"] = tf.reduce_max(tf.abs(sigma))
         return logs
 

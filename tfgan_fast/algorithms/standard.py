@@ -32,8 +32,9 @@ class StandardGAN(base.GANTrainer):
     def discriminator_step(self, real_images, real_labels):
         batch = real_images.shape[0]
         fakes, fake_labels = self.sample_fakes(batch, base.SALT_D_LATENTS, base.SALT_D_LABELS)
-        logs, _ = self.discriminator_update(real_images, real_labels, tf.stop_gradient(fakes),
-                                            fake_labels, self.loss)
+        fakes = tf.stop_gradient(fakes)
+        logs, _ = self.discriminator_update(real_images, real_labels,
+                                            lambda: (fakes, fake_labels, None), self.loss)
         return logs
 
     def generator_step(self, local_batch):
