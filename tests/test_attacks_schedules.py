@@ -67,6 +67,15 @@ class ScheduleTest(tf.test.TestCase):
     def test_constant(self):
         self.assertAllClose(schedules.Constant(3e-4)(12345), 3e-4)
 
+    def test_exponential_halving_over_a_run_length(self):
+        # kappa = 300 / 3 = 100: halves at 100, 200, 300 whatever the run's length.
+        s = schedules.ExponentialHalving(2e-4, kappa=80_000, total_steps=300, halvings=3)
+        self.assertAllClose([float(s(t)) for t in (0, 100, 150, 300)],
+                            [2e-4, 1e-4, 2e-4 * 0.5 ** 1.5, 2.5e-5])
+        self.assertEqual(s.get_config()["kappa"], 100.0)
+        with self.assertRaisesRegex(ValueError, r"total_steps \(0\)"):
+            schedules.ExponentialHalving(total_steps=0)
+
     def test_bad_kappa_names_value(self):
         with self.assertRaisesRegex(ValueError, "kappa.*-3"):
             schedules.ExponentialHalving(kappa=-3)

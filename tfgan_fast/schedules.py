@@ -12,9 +12,24 @@ import tensorflow as tf
 @gin.configurable
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class ExponentialHalving(keras.optimizers.schedules.LearningRateSchedule):
-    """`lr_t = lr_0 * 0.5^(t / kappa)` (000 §4 "Optimizer", Table 5: decay rate 0.5)."""
+    """`lr_t = lr_0 * 0.5^(t / kappa)` (FastGAN paper §4 "Optimizer", Table 5: decay rate 0.5).
 
-    def __init__(self, initial_learning_rate=2e-4, kappa=80_000, rate=0.5):
+    Args:
+        initial_learning_rate: `lr_0`.
+        kappa: iterations per halving (80k for FastGAN's 240k CIFAR iterations: 3 halvings).
+        rate: the factor per `kappa` iterations.
+        total_steps: when set, `kappa = total_steps / halvings` instead: a run of any length
+            (e.g. a time-budgeted race) gets the same shape of schedule.
+        halvings: with `total_steps`, how many times the rate is multiplied by `rate`.
+    """
+
+    def __init__(self, initial_learning_rate=2e-4, kappa=80_000, rate=0.5, total_steps=None,
+                 halvings=3.0):
+        if total_steps is not None:
+            if total_steps <= 0 or halvings <= 0:
+                raise ValueError(f"ExponentialHalving.total_steps ({total_steps}) and halvings "
+                                 f"({halvings}) must be > 0")
+            kappa = total_steps / halvings
         if kappa <= 0:
             raise ValueError(f"ExponentialHalving.kappa must be > 0, got {kappa}")
         self.initial_learning_rate = float(initial_learning_rate)
