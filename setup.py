@@ -21,7 +21,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]),
-    package_data={"tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"]},
+    package_data={"tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"],
+                  "tfgan_fast.eval": ["packaged/*.npz", "packaged/*.md",
+                                      "packaged/fashion_mnist_classifier/*",
+                                      "packaged/fashion_mnist_classifier/*/*"]},
     include_package_data=True,
     install_requires=_requirements(),
     # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth

@@ -27,7 +27,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "cifar10, cifar100, fashion_mnist or quickstart.")
 flags.DEFINE_string("split", "train", "Data split.")
 flags.DEFINE_string("classifier_path", None,
-                    "SavedModel of a classifier (tools/train_classifier.py); default: TF-Hub "
+                    "SavedModel of a classifier (tools/train_classifier.py), or "
+                    "packaged:fashion_mnist for the one shipped in the package; default: TF-Hub "
                     "Inception. A local copy of the Inception module needs --inception.")
 flags.DEFINE_bool("inception", False, "--classifier_path is a local copy of TF-GAN's Inception.")
 flags.DEFINE_string("output", None, "Write the .npz here (default: the cache).")
@@ -36,6 +37,8 @@ flags.DEFINE_integer("resolution", None, "Image size (default 32 for Fashion-MNI
                      "for TFDS).")
 flags.DEFINE_integer("max_images", None, "Use at most this many images (default all).")
 flags.DEFINE_integer("batch_size", 200, "Images per classifier call.")
+flags.DEFINE_integer("kid_rows", 10000, "Real feature rows kept for KID (the packaged "
+                     "statistics keep 2000 to stay small).")
 flags.DEFINE_bool("per_class", False, "Also per-class statistics (intra-class FID).")
 flags.DEFINE_bool("overwrite", False, "Recompute even if the cache file exists.")
 flags.DEFINE_string("compare_to", None, "Another statistics .npz (same classifier): also print "
@@ -68,7 +71,7 @@ def _main(argv):
     t0 = time.time()
     record, path = stats.load_or_compute(
         source, classifier, FLAGS.split, path=path, max_images=FLAGS.max_images,
-        batch_size=FLAGS.batch_size, per_class=FLAGS.per_class)
+        batch_size=FLAGS.batch_size, kid_rows=FLAGS.kid_rows, per_class=FLAGS.per_class)
     summary = {k: record[k] for k in ("dataset", "split", "classifier", "num_images", "is_mean",
                                       "is_std")}
     summary.update(path=path, feature_dim=int(record["mu"].shape[0]),

@@ -9,6 +9,7 @@
     callback.py     EvaluationCallback: periodic evaluation, metrics.csv, TensorBoard, best ckpt
     curves.py       convergence curves from runs' metrics.csv (matplotlib only when plotting)
     small_classifier.py  the small CNN of tools/train_classifier.py and its SavedModel export
+    packaged.py     the shipped Fashion-MNIST classifier and its real statistics (offline)
     tfgan_compat.py tfgan(): `import tensorflow_gan` on TF without tf.estimator
 
 Importing this package registers the gin configurables `Evaluator`, `InceptionClassifier`,
@@ -33,6 +34,7 @@ from tfgan_fast.eval.stats import load_or_compute
 from tfgan_fast.eval.stats import load_stats
 from tfgan_fast.eval.stats import save_stats
 from tfgan_fast.eval.tfgan_compat import tfgan
+from tfgan_fast.eval import packaged  # registers packaged_classifier_path / _stats_path
 from tfgan_fast.eval import synthetic  # 2-D metrics, registers synthetic_evaluation
 
 __all__ = [

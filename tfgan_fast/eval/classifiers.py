@@ -38,6 +38,8 @@ INCEPTION_IDENTITY = "tfhub:tensorflow/tfgan/eval/inception/1"
 # Written next to a SavedModel by tools/train_classifier.py; read by SavedModelClassifier.
 METADATA_FILENAME = "tfgan_fast_classifier.json"
 PROBE_TIMEOUT_S = 3.0
+# `--classifier_path=packaged:fashion_mnist` names a classifier shipped in the package.
+PACKAGED_PREFIX = "packaged:"
 
 
 class ClassifierError(RuntimeError):
@@ -332,7 +334,8 @@ def make_classifier(path=None, inception=False):
     """The classifier a command line names (tools' `--classifier_path` / `--inception`).
 
     Args:
-        path: None for TF-Hub Inception; else a SavedModel directory.
+        path: None for TF-Hub Inception; `"packaged:fashion_mnist"` for the classifier that
+            ships in the package (`eval/packaged.py`); else a SavedModel directory.
         inception: `path` is a local copy of TF-GAN's Inception module (not a
             `SavedModelClassifier` signature).
     """
@@ -340,6 +343,10 @@ def make_classifier(path=None, inception=False):
         return InceptionClassifier()
     if inception:
         return InceptionClassifier(path_or_url=path)
+    if path.startswith(PACKAGED_PREFIX):
+        from tfgan_fast.eval import packaged  # pylint: disable=import-outside-toplevel
+        return SavedModelClassifier(packaged.packaged_classifier_path(
+            path[len(PACKAGED_PREFIX):]))
     return SavedModelClassifier(path)
 
 

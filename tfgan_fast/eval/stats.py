@@ -153,14 +153,14 @@ def compute_real_stats(data_source, classifier, split_name, max_images=None, bat
 
 
 def save_stats(path, record):
-    """Writes a record as `.npz` atomically (a temporary sibling, then a rename)."""
+    """Writes a record as a compressed `.npz` atomically (a temporary sibling, then a rename)."""
     path = os.path.abspath(os.path.expanduser(path))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     arrays = {k: np.asarray(v) for k, v in record.items()}
     fd, tmp = tempfile.mkstemp(prefix=".stats-", suffix=".npz", dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez_compressed(f, **arrays)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
