@@ -220,6 +220,45 @@ class EvaluationWiringTest(tf.test.TestCase):
             os.path.join(model_dir, "best", f"ckpt-{best['step']}.index")))
 
 
+class QuickstartTest(tf.test.TestCase):
+
+    def test_quickstart_config_evaluates_offline_and_ends_with_a_summary(self):
+        """gin/quickstart.gin as shipped (tiny sizes): the packaged classifier and statistics,
+        the precision it chose, and the closing summary with the figures it measured."""
+        import contextlib  # pylint: disable=import-outside-toplevel
+        import io  # pylint: disable=import-outside-toplevel
+
+        from tfgan_fast import precision  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.eval import read_metrics  # pylint: disable=import-outside-toplevel
+
+        model_dir = os.path.join(self.get_temp_dir(), "quickstart")
+        config.parse([os.path.join(ROOT, "gin", "quickstart.gin")], [
+            "ResNetGenerator.width = 8", "ResNetDiscriminator.width = 8", "run.batch_size = 8",
+            "run.train_steps = 4", "run.eval_every = 2", "run.summary_every = 2",
+            "Evaluator.num_samples = 60", "Evaluator.splits = 2", "run.progress = False",
+            "Evaluator.progress = False"])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            result = experiment.run(model_dir)
+        log = out.getvalue()
+        self.assertIn(f"Numeric policy: {precision.resolve('auto')[1]}.", log)
+        rows = read_metrics(os.path.join(model_dir, "metrics.csv"))
+        self.assertEqual([r["step"] for r in rows], [2, 4])
+        last = rows[-1]
+        self.assertTrue(last["classifier"].startswith("fashion_mnist_cnn:"))
+        self.assertBetween(last["class_acc"], 0.0, 1.0)
+        self.assertEqual(result["evaluation"]["fid"], last["fid"])
+        self.assertIn(f"quality at iteration 4: FID (fashion-mnist classifier) "
+                      f"{last['fid']:.2f}, IS (fashion-mnist classifier) {last['is_mean']:.2f}"
+                      f" ± {last['is_std']:.2f}, class accuracy {100 * last['class_acc']:.1f}%",
+                      log)
+        grid = os.path.join(model_dir, "samples", "step_00000004.png")
+        self.assertTrue(os.path.isfile(grid))
+        self.assertIn(f"samples (one row per class): {grid}", log)
+        self.assertIn(f"tensorboard --logdir {model_dir}", log)
+        self.assertIn(f"-v \"$(realpath {result['export_path']})\":/models/generator/1", log)
+
+
 class _PoisonedData:
     """A data source whose batches turn NaN from the `bad_batch`-th one on."""
 

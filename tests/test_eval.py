@@ -532,6 +532,64 @@ class EvaluatorTest(tf.test.TestCase):
             ev.prepare()
 
 
+class ClassAccuracyTest(tf.test.TestCase):
+
+    def test_fraction_of_samples_classified_as_their_label(self):
+        logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+        # argmax 0, 1, 0, 2 against labels 0, 2, 0, 2: three of four.
+        self.assertEqual(evaluator_lib.class_accuracy(logits, [0, 2, 0, 2], 3), 0.75)
+        self.assertIsNone(evaluator_lib.class_accuracy(logits, None, 3))  # unconditional
+        self.assertIsNone(evaluator_lib.class_accuracy(logits, [0, 2, 0, 2], 10))  # other classes
+
+    def test_evaluate_reports_it(self):
+        clf = _pixel_classifier()
+        real = np.concatenate([b[0] for b in features.sample_batches(
+            _generator(), 200, 4, 3, batch_size=100, seed=99)])
+        ev = evaluator_lib.Evaluator(
+            classifier=clf, num_samples=200, splits=2, batch_size=100,
+            real_data=tf.data.Dataset.from_tensor_slices((real, np.arange(200) % 3)).batch(100),
+            stats_cache_dir=os.path.join(self.get_temp_dir(), "stats"), progress=False)
+        result = ev.evaluate(_generator(), 4, 3, seed=5)
+        gen = features.generated_outputs(_generator(), clf, 200, 4, 3, batch_size=100, seed=5,
+                                         progress=False)
+        self.assertEqual(result["class_acc"],
+                         float(np.mean(gen.logits.argmax(1) == gen.labels)))
+
+
+class PackagedAssetsTest(tf.test.TestCase):
+    """The Fashion-MNIST classifier and statistics that ship inside the package."""
+
+    def test_classifier_matches_its_statistics_and_recognises_real_test_images(self):
+        from tfgan_fast.data import FashionMNIST  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.eval import packaged  # pylint: disable=import-outside-toplevel
+
+        clf = classifiers.SavedModelClassifier(packaged.packaged_classifier_path())
+        self.assertEqual(clf.display_name, "fashion-mnist classifier")
+        record = stats.load_stats(packaged.packaged_stats_path(), clf.identity)
+        self.assertEqual((record["dataset"], record["split"], record["num_images"]),
+                         ("fashion_mnist", "train", 60000))
+        self.assertEqual(record["mu"].shape, (128,))
+        test = FashionMNIST(split="test", augment=False, shuffle_buffer=0)
+        images, labels = next(iter(test.make(1000, repeat=False)))
+        logits, _ = clf(images)
+        accuracy = float(np.mean(np.argmax(logits, 1) == labels.numpy()))
+        self.assertGreater(accuracy, 0.88)  # 0.9223 on the whole test split
+        # Real test images sit close to the training statistics (the FID floor).
+        out = features.dataset_outputs(test.make(500, repeat=False), clf, max_images=2000,
+                                       progress=False)
+        self.assertLess(metrics.fid_from_stats(record["mu"], record["sigma"],
+                                               *metrics.activation_stats(out.features)), 3.0)
+
+    def test_unknown_packaged_names(self):
+        from tfgan_fast.eval import packaged  # pylint: disable=import-outside-toplevel
+        self.assertEqual(classifiers.make_classifier("packaged:fashion_mnist").path,
+                         packaged.packaged_classifier_path())
+        with self.assertRaisesRegex(ValueError, "no packaged classifier for dataset 'cifar10'"):
+            packaged.packaged_classifier_path("cifar10")
+        with self.assertRaisesRegex(ValueError, "'fashion_mnist'/'test'"):
+            packaged.packaged_stats_path("fashion_mnist", "test")
+
+
 # --- callback -----------------------------------------------------------------------------------
 
 
@@ -629,6 +687,30 @@ class CallbackTest(tf.test.TestCase):
         self.assertEqual(self.best, [(4, 3.5)])  # compared with row 2 (5.0), not the dropped 3.0
         wall = [float(r[1]) for r in rows[1:]]
         self.assertLess(wall[0], wall[1])
+
+    def test_a_checkpoint_saved_before_its_evaluation_is_evaluated_on_resume(self):
+        # Checkpoints are written before evaluations: a kill between the two leaves
+        # iteration 4 checkpointed but not evaluated.
+        self._run([5.0, 4.0], steps=4)
+        rows = self._rows()
+        with open(os.path.join(self.dir, "metrics.csv"), "w", newline="") as f:
+            csv.writer(f).writerows(rows[:-1])
+        self._run([3.0, 2.0], steps=2, start=4)  # evaluates 4 at the start, then 6
+        self.assertEqual([int(r[0]) for r in self._rows()[1:]], [2, 4, 6])
+
+    def test_an_older_metrics_file_gains_the_class_accuracy_column(self):
+        old_columns = list(callback_lib.CSV_COLUMNS[:-1])
+        self.assertEqual(callback_lib.CSV_COLUMNS[-1], "class_acc")
+        os.makedirs(self.dir)
+        with open(os.path.join(self.dir, "metrics.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(old_columns)
+            writer.writerow([2, 1.5, 16, 2.0, 0.1, 5.0, 0.01, self.clf.identity, 0.01])
+        self._run([4.0], steps=2, start=2)
+        rows = callback_lib.read_metrics(os.path.join(self.dir, "metrics.csv"))
+        self.assertEqual([(r["step"], r["fid"], r["class_acc"]) for r in rows],
+                         [(2, 5.0, None), (4, 4.0, None)])
+        self.assertEqual(self._rows()[0], list(callback_lib.CSV_COLUMNS))
 
     def test_tensorboard_scalars_and_classifier_names(self):
         self._run([5.0], steps=2)

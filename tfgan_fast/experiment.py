@@ -21,6 +21,7 @@ from tfgan_fast import callbacks as callbacks_lib
 from tfgan_fast import distribute
 from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
+from tfgan_fast import precision
 from tfgan_fast.algorithms import base
 from tfgan_fast.data import spec as data_spec
 
@@ -44,6 +45,7 @@ class Experiment:
     model_dir: str
     start_step: int
     train_steps: int
+    per_replica_batch: int = None
 
 
 def _positive(name, value, allow_zero=False):
@@ -110,7 +112,7 @@ def run(model_dir,
         g_optimizer=base.make_optimizer,
         d_optimizer=base.make_optimizer,
         strategy_fn=distribute.make_strategy,
-        mixed_precision=None,
+        mixed_precision="auto",
         jit_compile=False,
         export_at_end=True,
         progress=True,
@@ -139,9 +141,11 @@ def run(model_dir,
         g_optimizer, d_optimizer: `fn(iteration) -> optimizer` (`@make_optimizer`, scoped with
             `g/` and `d/` for two-timescale set-ups).
         strategy_fn: `fn() -> tf.distribute.Strategy`.
-        mixed_precision: None (float32) or a Keras policy name such as `"mixed_bfloat16"`:
-            the networks compute in bfloat16 with float32 weights; D's outputs, the losses
-            and FastGAN's perturbation stay float32 (about 2x faster on CPUs with AMX-BF16).
+        mixed_precision: `"auto"` (bfloat16 where the hardware runs it natively, else
+            float32; see `tfgan_fast.precision`), None (float32) or a Keras policy name such as
+            `"mixed_bfloat16"`: the networks compute in bfloat16 with float32 weights; D's
+            outputs, the losses and FastGAN's perturbation stay float32 (about 2x faster on
+            CPUs with AMX-BF16).
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
         export_at_end: write the generator SavedModel to `model_dir/export`.
         progress: print a progress bar.
@@ -157,7 +161,8 @@ def run(model_dir,
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
 
     Returns:
-        An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`.
+        An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`
+        and `evaluation` (the last evaluation's dict, or None).
     """
     for name in ("train_steps", "batch_size", "z_dim"):
         _positive(f"run.{name}", locals()[name])
@@ -165,7 +170,8 @@ def run(model_dir,
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
     # Always set: the policy is process-global and must not leak from an earlier run.
-    keras.mixed_precision.set_global_policy(mixed_precision or "float32")
+    policy, policy_reason = precision.resolve(mixed_precision)
+    keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
 
     strategy = strategy_fn()
@@ -197,7 +203,7 @@ def run(model_dir,
     restored = _restore(checkpoint, manager, checkpoint_path)
     start_step = int(trainer.iteration.numpy())
     exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
-                     train_steps)
+                     train_steps, per_replica_batch)
     if setup_only:
         return exp
 
@@ -205,6 +211,7 @@ def run(model_dir,
     with tf.io.gfile.GFile(os.path.join(model_dir, "operative_config.gin"), "w") as f:
         f.write(gin.operative_config_str())
     data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
+    print(f"Numeric policy: {policy_reason}.", flush=True)
     if restored:
         print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
 
@@ -216,15 +223,40 @@ def run(model_dir,
                 raise EvaluationSetupError(
                     f"{e}\nTo train without evaluation, bind run.evaluator = None "
                     "(e.g. --gin_param='run.evaluator = None').") from e
-        _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
-               evaluator, eval_every, callbacks)
+        last_eval = _train(exp, per_replica_batch, seed, checkpoint_every, summary_every,
+                           progress, evaluator, eval_every, callbacks)
+    else:
+        last_eval = None
     export_path = None
     if export_at_end:
         export_path = export_lib.export_generator(
             trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR), z_dim, num_classes)
-        print(f"Exported the generator to {export_path}", flush=True)
-    return {"final_step": int(trainer.iteration.numpy()),
-            "checkpoint": manager.latest_checkpoint, "export_path": export_path}
+    final_step = int(trainer.iteration.numpy())
+    print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
+    return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
+            "export_path": export_path, "evaluation": last_eval}
+
+
+def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):
+    """The few lines a run ends with: its quality, where its samples are, what to do next."""
+    lines = [f"Done: iteration {step}, run directory {model_dir}"]
+    if evaluation is not None:
+        name = evaluator.classifier.qualify if evaluator is not None else (lambda m: m)
+        parts = [f"{name('FID')} {evaluation['fid']:.2f}",
+                 f"{name('IS')} {evaluation['is_mean']:.2f} ± {evaluation['is_std']:.2f}"]
+        if evaluation.get("class_acc") is not None:
+            parts.append(f"class accuracy {100 * evaluation['class_acc']:.1f}%")
+        lines.append(f"  quality at iteration {evaluation['step']}: " + ", ".join(parts))
+    grid = os.path.join(model_dir, "samples", f"step_{step:08d}.png")
+    if tf.io.gfile.exists(grid):
+        lines.append(f"  samples (one row per class): {grid}")
+    lines.append(f"  curves: tensorboard --logdir {model_dir}")
+    if export_path:
+        lines.append(f"  generator SavedModel: {export_path} (saved_model_cli show --dir "
+                     f"{export_path} --all); serve it with TF Serving: docker run -p 8501:8501 "
+                     f"-v \"$(realpath {export_path})\":/models/generator/1 "
+                     f"-e MODEL_NAME=generator tensorflow/serving")
+    return "\n".join(lines)
 
 
 def _best_checkpoint_fn(exp, evaluator):
@@ -290,3 +322,5 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
     seconds = time.time() - t0
     print(f"Trained {done} iterations in {seconds:.1f} s "
           f"({1000 * seconds / max(done, 1):.1f} s / 1k iterations).", flush=True)
+    evaluation = next((cb for cb in cbs if isinstance(cb, eval_lib.EvaluationCallback)), None)
+    return None if evaluation is None else evaluation.last_result

@@ -1,6 +1,6 @@
 r"""IS / FID / KID of a trained generator: a training run or an exported SavedModel.
 
-  python tools/evaluate.py --model_dir=runs/quickstart --classifier_path=/tmp/fmnist_classifier
+  python tools/evaluate.py --model_dir=runs/quickstart --classifier_path=packaged:fashion_mnist
   python tools/evaluate.py --model_dir=DIR --checkpoint=200 --truncation=1.0,0.8,0.5 \
       --output=metrics.json                                    # TF-Hub Inception, a curve
   python tools/evaluate.py --saved_model=DIR/export --dataset=fashion_mnist \
@@ -33,7 +33,8 @@ flags.DEFINE_string("saved_model", None, "An exported generator SavedModel (inst
                     "--model_dir).")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings applied after the run's config.")
 flags.DEFINE_string("classifier_path", None,
-                    "SavedModel of a classifier (tools/train_classifier.py); default: TF-Hub "
+                    "SavedModel of a classifier (tools/train_classifier.py), or "
+                    "packaged:fashion_mnist for the one shipped in the package; default: TF-Hub "
                     "Inception. A local copy of the Inception module needs --inception.")
 flags.DEFINE_bool("inception", False, "--classifier_path is a local copy of TF-GAN's Inception.")
 flags.DEFINE_string("real_stats", None, "A .npz of real statistics (tools/compute_fid_stats.py).")
@@ -110,6 +111,8 @@ def _line(result, classifier):
             f"±{result['kid_std']:.5f}")
     if "intra_fid_mean" in result:
         text += f", {classifier.qualify('intra-class FID')} {result['intra_fid_mean']:.3f}"
+    if result.get("class_acc") is not None:
+        text += f", class accuracy {100 * result['class_acc']:.1f}%"
     return text + f" ({result['num_samples']} samples, {result['seconds']:.0f} s)"
 
 

@@ -3,7 +3,12 @@
 `metrics.csv` is the convergence curve the papers' claims are about ("better FID in less
 wall-clock time"): one row per evaluation with
 
-    step, wall_clock_seconds, images_seen, is_mean, is_std, fid, kid, classifier, eval_seconds
+    step, wall_clock_seconds, images_seen, is_mean, is_std, fid, kid, classifier, eval_seconds,
+    class_acc
+
+(`class_acc`: the fraction of samples the classifier assigns to their conditioning class, empty
+for unconditional generators or a classifier with other classes; files written before it was
+added are extended with an empty column when a run resumes.)
 
 `wall_clock_seconds` counts *training* seconds (evaluations excluded, so an expensive evaluation
 schedule does not penalise a method) and continues across resumes from the file's last row.
@@ -22,7 +27,7 @@ import keras
 import tensorflow as tf
 
 CSV_COLUMNS = ("step", "wall_clock_seconds", "images_seen", "is_mean", "is_std", "fid", "kid",
-               "classifier", "eval_seconds")
+               "classifier", "eval_seconds", "class_acc")
 METRICS_FILENAME = "metrics.csv"
 EVAL_SUBDIR = "eval"
 # identity -> display name of every classifier a run was evaluated with (for plot labels).
@@ -128,6 +133,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.writer = None
         self.best_fid = math.inf
         self.last_step = None
+        self.last_result = None  # the newest evaluation's dict (with "step"), for summaries
+        self._recorded_steps = set()
         self._offset = 0.0
         self._t0 = None
         self._eval_seconds = 0.0
@@ -137,16 +144,20 @@ class EvaluationCallback(keras.callbacks.Callback):
     def _load_history(self, start_step):
         """Trims rows the resumed run will redo; returns the training seconds before it."""
         rows = read_metrics(self.csv_path)
-        if rows and list(rows[0]) != list(CSV_COLUMNS):
-            raise ValueError(f"{self.csv_path} has columns {list(rows[0])}, expected "
+        columns = list(rows[0]) if rows else []
+        if columns and columns != list(CSV_COLUMNS)[:len(columns)]:
+            raise ValueError(f"{self.csv_path} has columns {columns}, expected "
                              f"{list(CSV_COLUMNS)}; move it away to start a new one")
         kept = [r for r in rows if r["step"] <= start_step]
+        if rows and (len(kept) < len(rows) or len(columns) < len(CSV_COLUMNS)):
+            # Rows after the checkpoint this run resumes from will be evaluated again (keeping
+            # both would make the curve go backwards); a file from before a column was added
+            # gets it, empty.
+            self._write_rows([{c: r.get(c) for c in CSV_COLUMNS} for r in kept])
         if len(kept) < len(rows):
-            # The run resumes from a checkpoint older than these rows and will evaluate those
-            # iterations again; keeping both would make the curve go backwards.
-            self._write_rows(kept)
             self._print(f"metrics.csv: dropped {len(rows) - len(kept)} row(s) after iteration "
                         f"{start_step}, the checkpoint this run resumes from")
+        self._recorded_steps = {r["step"] for r in kept}
         identity = self.evaluator.classifier.identity
         fids = [r["fid"] for r in kept if r["classifier"] == identity and r["fid"] is not None
                 and math.isfinite(r["fid"])]
@@ -200,6 +211,11 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.last_step = start_step if start_step else None
         self._eval_seconds = 0.0
         self._t0 = time.time()
+        if (self.every > 0 and start_step and start_step % self.every == 0
+                and start_step not in self._recorded_steps):
+            # The run stopped after this iteration's checkpoint but before its evaluation
+            # (checkpoints are written first): evaluate it now, so the curve has no hole.
+            self.evaluate(start_step)
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.iteration.numpy())
@@ -237,17 +253,23 @@ class EvaluationCallback(keras.callbacks.Callback):
             "fid": result["fid"], "kid": result["kid"],
             "classifier": result["classifier"],
             "eval_seconds": seconds,
+            "class_acc": result.get("class_acc"),
         }
         self._append_row(row)
         with self.writer.as_default(step=step):
-            for key in ("fid", "is_mean", "is_std", "kid"):
-                tf.summary.scalar(f"eval/{classifier.slug}/{key}", result[key])
+            for key in ("fid", "is_mean", "is_std", "kid", "class_acc"):
+                if result.get(key) is not None:
+                    tf.summary.scalar(f"eval/{classifier.slug}/{key}", result[key])
             tf.summary.scalar("eval/seconds", seconds)
         self.writer.flush()
+        acc = result.get("class_acc")
         self._print(
             f"evaluation at iteration {step}: {classifier.qualify('FID')} {result['fid']:.2f}, "
             f"{classifier.qualify('IS')} {result['is_mean']:.2f}±{result['is_std']:.2f}, "
-            f"{classifier.qualify('KID')} {result['kid']:.4f}; took {seconds:.0f} s")
+            f"{classifier.qualify('KID')} {result['kid']:.4f}"
+            + ("" if acc is None else f", class accuracy {100 * acc:.1f}%")
+            + f"; took {seconds:.0f} s")
+        self.last_result = dict(result, step=step)
         fid = result["fid"]
         if math.isfinite(fid) and fid < self.best_fid:
             self.best_fid = fid

@@ -12,12 +12,33 @@ Gin: `Evaluator.classifier = @SavedModelClassifier()` with `SavedModelClassifier
 import time
 
 import gin
+import numpy as np
 
 from tfgan_fast.algorithms.base import normal_latents
 from tfgan_fast.eval import classifiers as classifiers_lib
 from tfgan_fast.eval import features as features_lib
 from tfgan_fast.eval import metrics
 from tfgan_fast.eval import stats as stats_lib
+
+
+def class_accuracy(logits, labels, num_classes):
+    """Fraction of generated samples whose classifier argmax is their conditioning label.
+
+    A class-conditional generator is only useful if its samples show the class asked for; on a
+    data set whose classifier has the same classes this measures it directly (the auxiliary
+    classifier's own accuracy would be judged by the network G was trained against).
+
+    Args:
+        logits: `[N, K]` classifier logits of the samples.
+        labels: int `[N]` conditioning labels, or None (unconditional).
+        num_classes: C of the generator.
+
+    Returns:
+        A float in [0, 1], or None when `labels` is None or `K != C`.
+    """
+    if labels is None or not num_classes or logits.shape[-1] != num_classes:
+        return None
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
 
 
 @gin.configurable
@@ -136,7 +157,9 @@ class Evaluator:
 
         Returns:
             dict with `is_mean`, `is_std`, `fid`, `kid`, `kid_std` (standard error over KID
-            blocks; NaN with a single block), `classifier` (identity),
+            blocks; NaN with a single block), `class_acc` (the fraction of samples the
+            classifier assigns to the class they were generated for; None when the generator
+            is unconditional or the classifier has other classes), `classifier` (identity),
             `classifier_name` (display name, None for Inception), `num_samples`, `seconds`,
             `truncation`, `seed`; with intra-class also `intra_fid` (list, one per class; NaN for
             classes with fewer than 2 real images) and `intra_fid_mean`.
@@ -167,6 +190,7 @@ class Evaluator:
             "fid": metrics.fid_from_stats(real["mu"], real["sigma"], mu, sigma),
             "kid": kid,
             "kid_std": kid_std,
+            "class_acc": class_accuracy(gen.logits, gen.labels, num_classes),
             "classifier": classifier.identity,
             "classifier_name": classifier.display_name,
             "num_samples": self.num_samples,
