@@ -40,7 +40,8 @@ class GinFilesTest(tf.test.TestCase):
 
     def test_every_file_parses(self):
         for path in (TOP_LEVEL + glob.glob(os.path.join(ROOT, "gin", "base", "*.gin"))
-                     + glob.glob(os.path.join(ROOT, "gin", "eval", "*.gin"))):
+                     + glob.glob(os.path.join(ROOT, "gin", "eval", "*.gin"))
+                     + glob.glob(os.path.join(ROOT, "gin", "fmnist", "*.gin"))):
             with self.subTest(path=os.path.basename(path)):
                 config.parse([path], finalize=False)
 
@@ -109,6 +110,56 @@ class GinFilesTest(tf.test.TestCase):
         self.assertEqual((t.n_disc, t.pgd_steps, t.epsilon, t.tau), (5, 3, 0.006, 0.002))
         self.assertIsInstance(t.loss, losses.RobGANLoss)
         self.assertEqual(t.discriminator.spectral_norm, True)
+
+    def test_fashion_mnist_race_rows(self):
+        """gin/fmnist/*.gin: one data set, G and D body and width for every method; each its own
+        head, normalisation and algorithm; TRAIN_STEPS sets the length and the schedules."""
+        from tfgan_fast.algorithms import LOGAN  # pylint: disable=import-outside-toplevel
+        expected = {  # file: (algorithm, D head, spectral norm in D)
+            "fastgan": (FastGAN, "ac", False), "sngan": (StandardGAN, "projection", True),
+            "sngan_ac": (StandardGAN, "ac", True), "robgan": (RobGAN, "ac", True),
+            "fastgan_robgan_loss": (FastGAN, "ac", False),
+            "fastgan_no_adversarial": (FastGAN, "ac", False),
+            "fastgan_constant_lr": (FastGAN, "ac", False),
+            "fastgan_no_kl": (FastGAN, "ac", False),
+            "logan": (LOGAN, "projection", True), "logan_base": (LOGAN, "projection", True)}
+        found = {os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "gin", "fmnist",
+                                                                          "*.gin"))}
+        self.assertEqual(found - {"common"}, set(expected))
+        for name, (cls, head, sn) in expected.items():
+            with self.subTest(name=name):
+                path = os.path.join(ROOT, "gin", "fmnist", f"{name}.gin")
+                config.parse([path], finalize=False)
+                for key in ("ResNetGenerator.width", "ResNetDiscriminator.width"):
+                    self.assertEqual(gin.query_parameter(key), 64)
+                self.assertEqual(gin.query_parameter("run.batch_size"), 64)
+                exp = _build([path], ["TRAIN_STEPS = 300"])
+                t = exp.trainer
+                self.assertIsInstance(t, cls)
+                self.assertEqual((t.discriminator.head, t.discriminator.spectral_norm), (head, sn))
+                self.assertEqual((exp.data.name, exp.data.num_examples), ("fashion_mnist", 60000))
+                self.assertFalse(exp.data._augment)  # pylint: disable=protected-access
+                self.assertEqual(exp.train_steps, 300)
+                t.iteration.assign(100)
+                lr = float(t.d_optimizer.learning_rate)
+                if name == "fastgan_constant_lr" or cls is LOGAN:
+                    self.assertAllClose(lr, 2e-4)
+                elif cls is FastGAN:
+                    self.assertAllClose(lr, 1e-4)  # kappa = 300 / 3: halved at 100
+                else:
+                    self.assertAllClose(lr, 2e-4 * (1 - 100 / 300))  # linear decay to 0 at 300
+        t = _build([os.path.join(ROOT, "gin/fmnist/fastgan_robgan_loss.gin")]).trainer
+        self.assertIsInstance(t.loss, losses.RobGANLoss)
+        self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/fastgan_no_adversarial.gin")])
+                         .trainer.epsilon, 0.0)
+        self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/fastgan_no_kl.gin")])
+                         .trainer.loss.alpha_fc, 0.0)
+        t = _build([os.path.join(ROOT, "gin/fmnist/robgan.gin")]).trainer
+        self.assertEqual((t.n_disc, t.pgd_steps, t.epsilon, t.tau), (5, 3, 0.006, 0.002))
+        t = _build([os.path.join(ROOT, "gin/fmnist/logan.gin")]).trainer
+        self.assertEqual((t.latent_steps, t.num_classes), (1, 10))
+        self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/logan_base.gin")])
+                         .trainer.latent_steps, 0)
 
     def test_imagenet_rows(self):
         """ImageNet-143 (64/128 px) and ImageNet 128 px rows (000 Tables 3-6)."""
