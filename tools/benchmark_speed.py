@@ -40,7 +40,8 @@ flags.DEFINE_integer("batch_size", 64, "With --methods: global batch for every m
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
 flags.DEFINE_integer("iterations", 10, "Timed iterations per variant.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations first (tracing, allocation).")
-flags.DEFINE_list("mixed_precision", ["none"], "Keras policies to compare, e.g. "
+flags.DEFINE_list("mixed_precision", ["auto"], "Numeric policies to compare: auto (the "
+                  "trainer's default), none (float32) or Keras policy names, e.g. "
                   "none,mixed_bfloat16.")
 flags.DEFINE_list("jit_compile", ["false"], "XLA variants to compare: false,true.")
 flags.DEFINE_list("image_shape", ["32", "32", "3"], "H,W,C of the synthetic images.")
