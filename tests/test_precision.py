@@ -1,10 +1,16 @@
 """`run.mixed_precision = 'auto'`: bfloat16 exactly where the hardware runs it natively."""
 
+import functools
 import os
 
+import keras
 import tensorflow as tf
 
+from tfgan_fast import experiment
 from tfgan_fast import precision
+from tfgan_fast.algorithms import FastGAN
+from tfgan_fast.data.synthetic import SyntheticImages
+from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 
 
 class ResolveTest(tf.test.TestCase):
@@ -46,6 +52,32 @@ class ResolveTest(tf.test.TestCase):
             f.write("processor\t: 0\nflags\t\t: fpu sse avx2\n")
         self.assertEqual(precision.cpu_bf16_flags(path), [])
         self.assertEqual(precision.cpu_bf16_flags(path + ".missing"), [])
+
+
+class PolicyScopeTest(tf.test.TestCase):
+
+    def test_scope_sets_and_restores_the_global_policy(self):
+        self.assertEqual(keras.mixed_precision.global_policy().name, "float32")
+        with self.assertRaisesRegex(RuntimeError, "inside"):
+            with precision.global_policy("mixed_bfloat16"):
+                self.assertEqual(keras.mixed_precision.global_policy().name, "mixed_bfloat16")
+                raise RuntimeError("inside")
+        self.assertEqual(keras.mixed_precision.global_policy().name, "float32")
+
+    def test_a_run_keeps_its_policy_to_its_networks(self):
+        """The networks of a bfloat16 run compute in bfloat16; the process's policy is float32
+        again afterwards, so a later run or test does not silently inherit bfloat16."""
+        exp = experiment.run(
+            self.get_temp_dir(), algorithm=FastGAN,
+            generator=functools.partial(ResNetGenerator, width=8),
+            discriminator=functools.partial(ResNetDiscriminator, width=8, head="ac"),
+            data=SyntheticImages((32, 32, 1), 10, pool_size=8), train_steps=1, batch_size=4,
+            z_dim=8, mixed_precision="mixed_bfloat16", setup_only=True)
+        self.assertEqual(exp.trainer.generator.dtype_policy.name, "mixed_bfloat16")
+        self.assertEqual(exp.trainer.discriminator.dtype_policy.name, "mixed_bfloat16")
+        self.assertEqual(keras.mixed_precision.global_policy().name, "float32")
+        images = exp.trainer.generate(tf.zeros([2, 8]), tf.constant([0, 1]))
+        self.assertEqual(images.shape, (2, 32, 32, 1))
 
 
 if __name__ == "__main__":

@@ -169,72 +169,73 @@ def run(model_dir,
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
-    # Always set: the policy is process-global and must not leak from an earlier run.
+    # The Keras policy is process-global: set it for this run only, so that it neither leaks
+    # from an earlier run nor into whatever the process does next (tests, tools).
     policy, policy_reason = precision.resolve(mixed_precision)
-    keras.mixed_precision.set_global_policy(policy)
-    keras.utils.set_random_seed(seed)
+    with precision.global_policy(policy):
+        keras.utils.set_random_seed(seed)
 
-    strategy = strategy_fn()
-    per_replica_batch = distribute.check_global_batch(batch_size, strategy)
-    if len(data.image_shape) == 1:
-        # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
-        height, channels = None, data.image_shape[0]
-    else:
-        height, width, channels = data.image_shape
-        if height != width:
-            raise ValueError(f"square images expected, data {data.name} gives "
-                             f"{data.image_shape}")
-    num_classes = 0 if unconditional else data.num_classes
+        strategy = strategy_fn()
+        per_replica_batch = distribute.check_global_batch(batch_size, strategy)
+        if len(data.image_shape) == 1:
+            # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
+            height, channels = None, data.image_shape[0]
+        else:
+            height, width, channels = data.image_shape
+            if height != width:
+                raise ValueError(f"square images expected, data {data.name} gives "
+                                 f"{data.image_shape}")
+        num_classes = 0 if unconditional else data.num_classes
 
-    with strategy.scope():
-        g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
-                          z_dim=z_dim)
-        d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
-        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
-        trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
-                        d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile)
-        trainer.build_all(per_replica_batch, data.image_shape)
-        strategy.run(trainer.initialize_state)
+        with strategy.scope():
+            g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
+                              z_dim=z_dim)
+            d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
+            trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
+            trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
+                            d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile)
+            trainer.build_all(per_replica_batch, data.image_shape)
+            strategy.run(trainer.initialize_state)
 
-    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
-    manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR), max_to_keep=keep_checkpoints,
-        checkpoint_name="ckpt")
-    restored = _restore(checkpoint, manager, checkpoint_path)
-    start_step = int(trainer.iteration.numpy())
-    exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
-                     train_steps, per_replica_batch)
-    if setup_only:
-        return exp
+        checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
+        manager = tf.train.CheckpointManager(
+            checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR), max_to_keep=keep_checkpoints,
+            checkpoint_name="ckpt")
+        restored = _restore(checkpoint, manager, checkpoint_path)
+        start_step = int(trainer.iteration.numpy())
+        exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
+                         train_steps, per_replica_batch)
+        if setup_only:
+            return exp
 
-    tf.io.gfile.makedirs(model_dir)
-    with tf.io.gfile.GFile(os.path.join(model_dir, "operative_config.gin"), "w") as f:
-        f.write(gin.operative_config_str())
-    data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
-    print(f"Numeric policy: {policy_reason}.", flush=True)
-    if restored:
-        print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
+        tf.io.gfile.makedirs(model_dir)
+        with tf.io.gfile.GFile(os.path.join(model_dir, "operative_config.gin"), "w") as f:
+            f.write(gin.operative_config_str())
+        data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
+        print(f"Numeric policy: {policy_reason}.", flush=True)
+        if restored:
+            print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
 
-    if start_step < train_steps:
-        if evaluator is not None:
-            try:  # a bad classifier or missing real statistics fail before training, not after
-                evaluator.prepare()
-            except Exception as e:
-                raise EvaluationSetupError(
-                    f"{e}\nTo train without evaluation, bind run.evaluator = None "
-                    "(e.g. --gin_param='run.evaluator = None').") from e
-        last_eval = _train(exp, per_replica_batch, seed, checkpoint_every, summary_every,
-                           progress, evaluator, eval_every, callbacks)
-    else:
-        last_eval = None
-    export_path = None
-    if export_at_end:
-        export_path = export_lib.export_generator(
-            trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR), z_dim, num_classes)
-    final_step = int(trainer.iteration.numpy())
-    print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
-    return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
-            "export_path": export_path, "evaluation": last_eval}
+        if start_step < train_steps:
+            if evaluator is not None:
+                try:  # a bad classifier or missing real statistics fail before training, not after
+                    evaluator.prepare()
+                except Exception as e:
+                    raise EvaluationSetupError(
+                        f"{e}\nTo train without evaluation, bind run.evaluator = None "
+                        "(e.g. --gin_param='run.evaluator = None').") from e
+            last_eval = _train(exp, per_replica_batch, seed, checkpoint_every, summary_every,
+                               progress, evaluator, eval_every, callbacks)
+        else:
+            last_eval = None
+        export_path = None
+        if export_at_end:
+            export_path = export_lib.export_generator(
+                trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR), z_dim, num_classes)
+        final_step = int(trainer.iteration.numpy())
+        print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
+        return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
+                "export_path": export_path, "evaluation": last_eval}
 
 
 def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):

@@ -11,8 +11,10 @@ slower than float32. So 'auto' chooses:
   that the trainers do not do).
 """
 
+import contextlib
 import os
 
+import keras
 import tensorflow as tf
 
 AUTO = "auto"
@@ -73,3 +75,18 @@ def resolve(policy, gpu_caps=None, cpu_flags=None):
     if cpu_flags:
         return BFLOAT16, f"mixed_bfloat16 (auto: the CPU has {', '.join(cpu_flags)})"
     return FLOAT32, "float32 (auto: no native bfloat16 on this CPU)"
+
+
+@contextlib.contextmanager
+def global_policy(name):
+    """Sets Keras' process-global dtype policy to `name` inside the block, then restores it.
+
+    Layers take the global policy when they are created, so the networks built inside keep
+    `name` after the block; whatever the process builds afterwards gets the earlier policy.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
