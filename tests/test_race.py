@@ -159,6 +159,21 @@ class RaceToolTest(tf.test.TestCase):
                 self.assertLess(time.time() - t0, 60)
         self.assertFalse(os.path.exists(os.path.join(race_dir, race.STATE_FILE)))
 
+    def test_timing_only_records_speeds_and_trains_nothing(self):
+        race_dir = os.path.join(self.get_temp_dir(), "timing_only")
+        proc = subprocess.run(_race_cmd(race_dir, 8, [f"fast={TINY['fastgan']}"],
+                                        ["--timing_only"]),
+                              env=_env(), capture_output=True, text=True, timeout=300,
+                              check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        c = _state(race_dir)["configs"]["fast"]
+        self.assertEqual(c["status"], "pending")
+        self.assertEqual(len(c["rounds"]), 2)  # --timing_rounds=2
+        self.assertEqual(c["iterations"], race.iterations_for(8, c["s_per_it"]))
+        self.assertIn(f"race: fast: {c['s_per_it']:.3f} s/it, {c['iterations']} iterations",
+                      proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(race_dir, "fast")))
+
     def test_race_with_a_failing_config_killed_and_continued(self):
         race_dir = os.path.join(self.get_temp_dir(), "race")
         configs = [f"fast={TINY['fastgan']}", f"sn={TINY['sngan']}",

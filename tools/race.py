@@ -16,7 +16,9 @@ r"""Time-to-quality race: train several gin configs for the same time budget, pl
 
 Rerun the same command to continue a stopped race: the timing is kept, finished configs are
 skipped, an interrupted one resumes from its newest checkpoint, a failed one is retried.
-`--report_only` rewrites the results from what is there without training.
+`--report_only` rewrites the results from what is there without training; `--timing_only`
+times the configs and stops (time several races on a quiet machine, then train them while the
+machine does other work: equivalent wall-clock stays valid).
 
 The gin macro `TRAIN_STEPS` is bound to each config's iteration count (see gin/fmnist/common.gin:
 `run.train_steps = %TRAIN_STEPS`, `LinearDecay.total_steps = %TRAIN_STEPS`).
@@ -43,6 +45,8 @@ flags.DEFINE_integer("timing_iterations", 5, "Timed iterations per config and ro
 flags.DEFINE_integer("timing_warmup", 2, "Untimed iterations per config before timing.")
 flags.DEFINE_string("title", None, "Title of race.png.")
 flags.DEFINE_bool("report_only", False, "Only rewrite race.csv / race.md / race.png.")
+flags.DEFINE_bool("timing_only", False, "Time the configs not yet timed, record their speeds "
+                  "and stop: time several races on a quiet machine first, train them later.")
 flags.mark_flags_as_required(["race_dir", "budget_seconds"])
 
 
@@ -137,6 +141,13 @@ def _run(race, state, names):
             c["eval_every"] = race.eval_every_for(c["iterations"], FLAGS.num_evals)
             c.pop("error", None)
         race.save_state(race_dir, state)
+    if FLAGS.timing_only:
+        for name in names:
+            c = state["configs"][name]
+            speed = (f"{c['s_per_it']:.3f} s/it, {c['iterations']} iterations"
+                     if "s_per_it" in c else f"not timed ({c.get('error')})")
+            print(f"race: {name}: {speed}", file=sys.stderr)
+        return
     for i, name in enumerate(names):
         c = state["configs"][name]
         if "s_per_it" not in c:
