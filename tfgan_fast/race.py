@@ -14,7 +14,7 @@ than SNGAN and RobGAN in less wall-clock time. A race measures exactly that on t
 3. **Results.** Each evaluation's *equivalent wall-clock* is `iteration x s/it`: what the run
    would have taken on the quiet machine the speeds were measured on, whatever else the machine
    did while it trained. `race.csv` has every evaluation of every config, `race.png` FID against
-   equivalent seconds, `race.md` a table with the final FID, IS and class accuracy and the time
+   equivalent seconds (and against iterations), `race.md` a table with the final FID, IS and class accuracy and the time
    each config needed to reach the best baseline's final FID.
 
 State lives in `RACE_DIR/race.json`, written atomically after every change: a second invocation
@@ -431,10 +431,13 @@ def markdown_table(summaries, target, target_name, classifier_name=None):
 
 
 def plot(rows, path, classifier_name=None, title=None):
-    """FID against equivalent wall-clock, one line per config (matplotlib, PNG)."""
+    """FID against equivalent wall-clock (left) and against iterations (right), one line per
+    config (matplotlib, PNG). The right panel separates a method that is better per iteration
+    from one that is faster per second."""
     import matplotlib  # pylint: disable=import-outside-toplevel
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    import matplotlib.ticker  # pylint: disable=import-outside-toplevel
 
     by_config = {}
     for r in sorted(rows, key=lambda r: (r["config"], r["step"])):
@@ -443,16 +446,23 @@ def plot(rows, path, classifier_name=None, title=None):
     longest = max((r["equivalent_seconds"] for r in rows), default=0.0)
     unit, scale = ("hours", 3600.0) if longest >= 7200 else (
         ("minutes", 60.0) if longest >= 120 else ("seconds", 1.0))
-    fig, ax = plt.subplots(figsize=(7.0, 4.4), dpi=100)
+    fig, (by_time, by_step) = plt.subplots(1, 2, figsize=(11.0, 4.4), dpi=100, sharey=True)
     for name, rs in by_config.items():
-        ax.plot([r["equivalent_seconds"] / scale for r in rs], [r["fid"] for r in rs],
-                marker="o", markersize=3, linewidth=1.5, label=name)
-    ax.set_xlabel(f"equivalent wall-clock ({unit}): iterations x measured s/it")
-    ax.set_ylabel(f"FID ({classifier_name})" if classifier_name else "FID")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or "time to quality")
+        style = dict(marker="o", markersize=3, linewidth=1.5, label=name)
+        by_time.plot([r["equivalent_seconds"] / scale for r in rs], [r["fid"] for r in rs],
+                     **style)
+        by_step.plot([r["step"] for r in rs], [r["fid"] for r in rs], **style)
+    by_time.set_xlabel(f"equivalent wall-clock ({unit}): iterations x measured s/it")
+    by_step.set_xlabel("iterations (one G update each)")
+    by_time.set_ylabel(f"FID ({classifier_name})" if classifier_name else "FID")
+    by_time.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    by_time.yaxis.set_major_formatter(plain)
+    by_time.yaxis.set_minor_formatter(plain)
+    for ax in (by_time, by_step):
+        ax.grid(True, which="both", alpha=0.3)
+    by_time.legend(fontsize=8)
+    fig.suptitle(title or "time to quality")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
