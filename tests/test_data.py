@@ -105,7 +105,7 @@ class FashionMNISTTest(tf.test.TestCase):
         images = rng.integers(0, 256, size=(8, 28, 28), dtype=np.uint8)
         labels = np.array([3, 1, 4, 1, 5, 9, 2, 6], np.uint8)
         _write_fake_fashion(tmp, images, labels)
-        source = data.FashionMNIST(data_dir=tmp, augment=False, shuffle_buffer=0)
+        source = data.FashionMNIST(data_dir=tmp, augment=False, shuffle=False)
         self.assertEqual(source.num_classes, 10)
         self.assertEqual(source.image_shape, (32, 32, 1))
         self.assertEqual(source.name, "fashion_mnist")
@@ -125,7 +125,7 @@ class FashionMNISTTest(tf.test.TestCase):
 
     def test_resize_resolution_and_augmented_range(self):
         tmp = _write_fake_fashion(self.get_temp_dir(), _id_images(4), np.arange(4))
-        source = data.FashionMNIST(data_dir=tmp, resolution=16, augment=True, shuffle_buffer=0)
+        source = data.FashionMNIST(data_dir=tmp, resolution=16, augment=True, shuffle=False)
         x, y = next(iter(source.make(4)))
         self.assertEqual(x.shape, (4, 16, 16, 1))
         self.assertBetween(float(tf.reduce_min(x)), -1.0, 1.0)
@@ -183,8 +183,10 @@ class FashionMNISTTest(tf.test.TestCase):
             for x, _ in source.make(2, seed=5, input_context=context, repeat=False):
                 ids += _ids(x)
             seen.append(sorted(ids))
-        self.assertEqual(seen[0], list(range(0, 20, 2)))
-        self.assertEqual(seen[1], list(range(1, 20, 2)))
+        # Each pipeline reads its rows of every global batch: together one epoch, no overlap.
+        self.assertLen(seen[0], 10)
+        self.assertLen(seen[1], 10)
+        self.assertEqual(sorted(seen[0] + seen[1]), list(range(20)))
 
     def test_same_seed_same_batches(self):
         tmp = _write_fake_fashion(self.get_temp_dir(), np.random.default_rng(1).integers(
@@ -203,6 +205,57 @@ class FashionMNISTTest(tf.test.TestCase):
         self.assertFalse(all(np.array_equal(ya, yc) for (_, ya), (_, yc) in zip(a, c)))
 
 
+class StreamTest(tf.test.TestCase):
+    """`data.stream`: the batch at iteration t is a pure function of (seed, t)."""
+
+    def _source(self, n=20, augment=False):
+        tmp = _write_fake_fashion(self.get_temp_dir(), _id_images(n), np.arange(n) % 10)
+        return data.FashionMNIST(data_dir=tmp, augment=augment)
+
+    def test_every_epoch_is_a_fresh_permutation(self):
+        ids = [_ids(x) for x, _ in self._source().make(5, seed=3).take(8)]  # 2 epochs of 20
+        first, second = sum(ids[:4], []), sum(ids[4:], [])
+        self.assertEqual(sorted(first), list(range(20)))
+        self.assertEqual(sorted(second), list(range(20)))
+        self.assertNotEqual(first, second)
+        self.assertNotEqual(first, list(range(20)))
+        # The permutation of epoch e is index_shuffle under the seed (seed, e).
+        want = [int(tf.random.experimental.index_shuffle(q, [3, 1], 19)) for q in range(20)]
+        self.assertEqual(second, want)
+
+    def test_a_stream_started_at_t_continues_the_whole_stream(self):
+        source = self._source(augment=True)  # 20 examples, batch 6: batches straddle epochs
+        whole = [(x.numpy(), y.numpy()) for x, y in source.make(6, seed=9).take(10)]
+        for start in (1, 3, 7):
+            resumed = [(x.numpy(), y.numpy())
+                       for x, y in source.make(6, seed=9, start_step=start).take(3)]
+            for (xa, ya), (xb, yb) in zip(whole[start:start + 3], resumed):
+                np.testing.assert_array_equal(xa, xb)  # crops too: keyed by stream position
+                np.testing.assert_array_equal(ya, yb)
+
+    def test_replicas_read_their_rows_of_the_global_batch(self):
+        """One pipeline feeding 2 replicas yields, element by element, replica 0's then replica
+        1's half of each global batch; two pipelines (workers) split them the same way."""
+        source = self._source()
+        global_ids = [_ids(x) for x, _ in source.make(8, seed=4).take(3)]
+        one = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0,
+                                         num_replicas_in_sync=2)
+        halves = [_ids(x) for x, _ in source.make(4, seed=4, input_context=one,
+                                                   start_step=1).take(4)]
+        self.assertEqual(halves, [global_ids[1][:4], global_ids[1][4:],
+                                  global_ids[2][:4], global_ids[2][4:]])
+        for worker in range(2):
+            context = tf.distribute.InputContext(num_input_pipelines=2,
+                                                 input_pipeline_id=worker,
+                                                 num_replicas_in_sync=2)
+            rows = [_ids(x) for x, _ in source.make(4, seed=4, input_context=context).take(2)]
+            self.assertEqual(rows, [g[4 * worker:4 * worker + 4] for g in global_ids[:2]])
+
+    def test_batches_larger_than_the_data_set_fail_clearly(self):
+        with self.assertRaisesRegex(data.DataError, "20 examples cannot fill a batch of 32"):
+            self._source().make(32)
+
+
 class QuickstartTest(tf.test.TestCase):
 
     def test_files_are_balanced_and_small(self):
@@ -217,7 +270,7 @@ class QuickstartTest(tf.test.TestCase):
         np.testing.assert_array_equal(np.bincount(labels, minlength=10), [500] * 10)
 
     def test_loads_and_is_gin_configurable(self):
-        source = data.QuickstartFashionMNIST(augment=False, shuffle_buffer=0)
+        source = data.QuickstartFashionMNIST(augment=False, shuffle=False)
         self.assertEqual((source.num_classes, source.image_shape, source.num_examples),
                          (10, (32, 32, 1), 5000))
         x, y = next(iter(source.make(16)))

@@ -269,8 +269,11 @@ class _PoisonedData:
         self.num_classes, self.image_shape, self.name = (
             inner.num_classes, inner.image_shape, "poisoned")
 
-    def make(self, batch_size, seed=0, input_context=None, repeat=True):
-        ds = self.inner.make(batch_size, seed=seed, input_context=input_context, repeat=repeat)
+    exact_resume = True
+
+    def make(self, batch_size, seed=0, input_context=None, repeat=True, start_step=0):
+        ds = self.inner.make(batch_size, seed=seed, input_context=input_context, repeat=repeat,
+                             start_step=start_step)
         bad = self.bad_batch
 
         def poison(i, batch):

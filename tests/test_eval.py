@@ -569,7 +569,7 @@ class PackagedAssetsTest(tf.test.TestCase):
         self.assertEqual((record["dataset"], record["split"], record["num_images"]),
                          ("fashion_mnist", "train", 60000))
         self.assertEqual(record["mu"].shape, (128,))
-        test = FashionMNIST(split="test", augment=False, shuffle_buffer=0)
+        test = FashionMNIST(split="test", augment=False, shuffle=False)
         images, labels = next(iter(test.make(1000, repeat=False)))
         logits, _ = clf(images)
         accuracy = float(np.mean(np.argmax(logits, 1) == labels.numpy()))

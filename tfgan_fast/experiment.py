@@ -281,10 +281,10 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
     local_batch = per_replica_batch * trainer.real_batches_per_iteration
 
     def dataset_fn(input_context):
-        # The data order depends on where we resume, so a resumed run does not replay the
-        # batches it has already seen.
-        return exp.data.make(local_batch, seed=seed + exp.start_step,
-                             input_context=input_context)
+        # The stream begins at the batch the run reads next (data.stream): a resumed run reads
+        # exactly what the uninterrupted one would have.
+        return exp.data.make(local_batch, seed=seed, input_context=input_context,
+                             start_step=exp.start_step)
 
     dataset = strategy.distribute_datasets_from_function(dataset_fn)
     generate = tf.function(trainer.generate)

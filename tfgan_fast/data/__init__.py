@@ -1,8 +1,11 @@
 """Input pipelines: TFDS image sets, local Fashion-MNIST IDX files, the shipped quickstart subset.
 
 Every source has `num_classes`, `image_shape` `(H, W, C)`, `name` and
-`make(batch_size, seed=0, input_context=None, repeat=True)` returning a `tf.data.Dataset` of
-`(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
+`make(batch_size, seed=0, input_context=None, repeat=True, start_step=0)` returning a
+`tf.data.Dataset` of `(images float32 [batch_size, H, W, C] in [-1, 1], labels int32
+[batch_size])`, and `exact_resume`: True when the stream is a pure function of
+`(seed, iteration)` (`data.stream`; every in-memory source), so that a run resumed at
+`start_step` reads exactly the batches the uninterrupted run would have read.
 
 Importing this package registers the gin configurables `TFDSImages`, `FashionMNIST`,
 `QuickstartFashionMNIST`, `ImageNet` (TFDS imagenet2012 and class subsets, with the gin function

@@ -18,18 +18,19 @@ class DataError(RuntimeError):
 
 
 def validate_label(label: tf.Tensor, num_classes: int, source_name: str) -> tf.Tensor:
-    """Returns `label` as int32 after checking it lies in `[0, num_classes)`.
+    """Returns `label` (a scalar or a batch) as int32 after checking it lies in
+    `[0, num_classes)`.
 
     Runs inside the pipeline so that corrupt labels fail loudly at read time instead of indexing
     out of range in a conditional layer (which on GPU silently reads garbage).
 
     Args:
-        label: scalar integer label.
+        label: integer label(s), any shape.
         num_classes: number of classes of the source.
         source_name: name used in the error message.
 
     Returns:
-        The label, int32 scalar.
+        The label(s), int32.
 
     Raises:
         tf.errors.InvalidArgumentError: when iterated over a label outside the range; the message
@@ -37,8 +38,10 @@ def validate_label(label: tf.Tensor, num_classes: int, source_name: str) -> tf.T
     """
     label = tf.cast(label, tf.int64)  # int64 first so that huge values are not wrapped
     in_range = tf.logical_and(label >= 0, label < num_classes)
+    bad = tf.boolean_mask(label, tf.logical_not(in_range)) if label.shape.rank else label
     check = tf.debugging.Assert(
-        in_range, [f"{source_name}: label outside the range [0, {num_classes}); got label", label])
+        tf.reduce_all(in_range),
+        [f"{source_name}: label outside the range [0, {num_classes}); got label", bad])
     with tf.control_dependencies([check]):
         return tf.cast(tf.identity(label), tf.int32)
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfgan_fast.data import base
 from tfgan_fast.data import idx
+from tfgan_fast.data import stream
 from tfgan_fast.data.base import DataError
 
 _FILES = {
@@ -87,14 +88,16 @@ def load_fashion_mnist(data_dir: str | None, split: str) -> tuple[np.ndarray, np
 class _IDXImages:
     """Grey-scale IDX image classification data held in memory (shared by the gin classes)."""
 
-    def __init__(self, data_dir, split, resolution, augment, shuffle_buffer, name):
+    exact_resume = True
+
+    def __init__(self, data_dir, split, resolution, augment, shuffle, name):
         self._images, self._labels = load_fashion_mnist(data_dir, split)
         self._native = self._images.shape[1]
         if self._images.shape[1] != self._images.shape[2]:
             raise DataError(f"expected square images, got {self._images.shape[1:]}")
         self._resolution = int(resolution) if resolution is not None else self._native
         self._augment = augment
-        self._shuffle_buffer = shuffle_buffer
+        self._shuffle = shuffle
         self._name = name
 
     @property
@@ -113,39 +116,40 @@ class _IDXImages:
     def num_examples(self) -> int:
         return int(self._labels.shape[0])
 
-    def _preprocess(self, image: tf.Tensor) -> tf.Tensor:
-        image = base.to_unit_range(image[..., tf.newaxis])  # [28, 28, 1] in [-1, 1]
+    def _preprocess(self, images: tf.Tensor) -> tf.Tensor:
+        """uint8 `[B, 28, 28]` -> float32 `[B, R, R, 1]` in [-1, 1]."""
+        images = base.to_unit_range(images[..., tf.newaxis])
         grow = self._resolution - self._native
         if grow == 0:
-            return image
+            return images
         if 0 < grow <= _MAX_PAD and grow % 2 == 0:
             # -1 is the black background after scaling, so the pad is invisible.
             p = grow // 2
-            return tf.pad(image, [[p, p], [p, p], [0, 0]], constant_values=-1.0)
-        image = tf.image.resize(image, [self._resolution, self._resolution], method="bilinear",
-                                antialias=True)
-        return tf.clip_by_value(image, -1.0, 1.0)  # antialiasing kernels can overshoot slightly
+            return tf.pad(images, [[0, 0], [p, p], [p, p], [0, 0]], constant_values=-1.0)
+        images = tf.image.resize(images, [self._resolution, self._resolution],
+                                 method="bilinear", antialias=True)
+        return tf.clip_by_value(images, -1.0, 1.0)  # antialiasing kernels can overshoot
 
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
-             repeat: bool = True) -> tf.data.Dataset:
-        """Builds the input pipeline.
+             repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
+        """The input pipeline: a pure function of `(seed, iteration)` (see `data.stream`).
 
         Args:
             batch_size: per-replica batch size.
-            seed: fixes shuffling and augmentation.
-            input_context: shards the data when it has more than one input pipeline.
-            repeat: repeat forever.
+            seed: fixes the order and the augmentation.
+            input_context: this pipeline's replicas (from `distribute_datasets_from_function`).
+            repeat: endless; False reads one epoch.
+            start_step: the iteration to begin at (a resumed run's).
 
         Returns:
             `(images float32 [batch_size, R, R, 1] in [-1, 1], labels int32 [batch_size])`.
         """
-        ds = tf.data.Dataset.from_tensor_slices((self._images, self._labels))
-        return base.build_pipeline(
-            ds, num_classes=self.num_classes, source_name=self.name, preprocess=self._preprocess,
-            image_shape=self.image_shape, batch_size=batch_size, seed=seed,
-            input_context=input_context, repeat=repeat, augment=self._augment,
-            shuffle_buffer=self._shuffle_buffer)
+        return stream.build_indexed_pipeline(
+            self._images, self._labels, num_classes=self.num_classes, source_name=self.name,
+            preprocess=self._preprocess, example_shape=self.image_shape, batch_size=batch_size,
+            seed=seed, input_context=input_context, repeat=repeat, augment=self._augment,
+            shuffle=self._shuffle, start_step=start_step)
 
 
 @gin.configurable
@@ -158,12 +162,12 @@ class FashionMNIST(_IDXImages):
         split: "train" (60k) or "test" (10k).
         resolution: output size; 32 pads 28 -> 32 with the background, other sizes resize.
         augment: FastGAN flip + random resized crop.
-        shuffle_buffer: shuffle buffer size.
+        shuffle: a fresh permutation of the whole set every epoch; False reads it in order.
     """
 
     def __init__(self, data_dir: str | None = None, split: str = "train", resolution: int = 32,
-                 augment: bool = True, shuffle_buffer: int = 10000):
-        super().__init__(data_dir, split, resolution, augment, shuffle_buffer, "fashion_mnist")
+                 augment: bool = True, shuffle: bool = True):
+        super().__init__(data_dir, split, resolution, augment, shuffle, "fashion_mnist")
 
 
 @gin.configurable
@@ -176,9 +180,9 @@ class QuickstartFashionMNIST(_IDXImages):
     Args:
         resolution: output size; 32 pads 28 -> 32 with the background, other sizes resize.
         augment: FastGAN flip + random resized crop.
-        shuffle_buffer: shuffle buffer size (the subset has 5000 images).
+        shuffle: a fresh permutation of the subset every epoch; False reads it in order.
     """
 
-    def __init__(self, resolution: int = 32, augment: bool = True, shuffle_buffer: int = 10000):
-        super().__init__(QUICKSTART_DIR, "train", resolution, augment, shuffle_buffer,
+    def __init__(self, resolution: int = 32, augment: bool = True, shuffle: bool = True):
+        super().__init__(QUICKSTART_DIR, "train", resolution, augment, shuffle,
                          "quickstart_fashion_mnist")

@@ -219,9 +219,13 @@ class ImageNet:
         return ds.map(lambda image, label: (image, tf.gather(remap, label)),
                       num_parallel_calls=tf.data.AUTOTUNE)
 
+    # Streamed from TFDS' TFRecord files, which have no random access: a resumed run reshuffles
+    # from its iteration (`seed + start_step`) instead of continuing the exact stream.
+    exact_resume = False
+
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
-             repeat: bool = True) -> tf.data.Dataset:
+             repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
         """Builds the input pipeline.
 
         Args:
@@ -229,10 +233,13 @@ class ImageNet:
             seed: fixes shuffling and augmentation.
             input_context: shards the data when it has more than one input pipeline.
             repeat: repeat forever.
+            start_step: a resumed run's iteration; reseeds the shuffle (`seed + start_step`)
+                so that a resumed run does not replay the batches it has seen.
 
         Returns:
             `(images float32 [batch_size, R, R, 3] in [-1, 1], labels int32 [batch_size])`.
         """
+        seed += start_step
         ds = self._examples()
         common = dict(num_classes=self.num_classes, source_name=self.name,
                       image_shape=self.image_shape, batch_size=batch_size, seed=seed,

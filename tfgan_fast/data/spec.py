@@ -35,7 +35,9 @@ class DataSpec:
     def name(self):
         return self._name
 
-    def make(self, batch_size, seed=0, input_context=None, repeat=True):
+    exact_resume = True
+
+    def make(self, batch_size, seed=0, input_context=None, repeat=True, start_step=0):
         raise DataError(f"DataSpec({self._name}) only records the data's shape; it has no "
                         "examples. Train with the real data source.")
 

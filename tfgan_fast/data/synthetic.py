@@ -3,6 +3,8 @@
 import gin
 import tensorflow as tf
 
+from tfgan_fast.data import stream
+
 
 @gin.configurable
 class SyntheticImages:
@@ -37,16 +39,15 @@ class SyntheticImages:
     def name(self):
         return "synthetic"
 
-    def make(self, batch_size, seed=0, input_context=None, repeat=True):
+    exact_resume = True
+
+    def make(self, batch_size, seed=0, input_context=None, repeat=True, start_step=0):
         n = max(self._pool_size, batch_size)
         images = tf.random.stateless_uniform((n,) + self._image_shape, seed=[seed, 0],
                                              minval=-1.0, maxval=1.0)
         labels = tf.random.stateless_uniform([n], seed=[seed, 1], minval=0,
                                              maxval=max(self._num_classes, 1), dtype=tf.int32)
-        ds = tf.data.Dataset.from_tensor_slices((images, labels))
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-        ds = ds.batch(batch_size, drop_remainder=True)
-        if repeat:
-            ds = ds.repeat()
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return stream.build_indexed_pipeline(
+            images.numpy(), labels.numpy(), num_classes=0, source_name=self.name,
+            preprocess=None, example_shape=self._image_shape, batch_size=batch_size, seed=seed,
+            input_context=input_context, repeat=repeat, shuffle=False, start_step=start_step)

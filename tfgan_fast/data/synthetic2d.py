@@ -20,7 +20,8 @@ import math
 
 import gin
 import numpy as np
-import tensorflow as tf
+
+from tfgan_fast.data import stream
 
 
 class PointCloud:
@@ -66,21 +67,18 @@ class PointCloud:
     centers = None
     std = None
 
-    def make(self, batch_size, seed=0, input_context=None, repeat=True):
-        """Shuffled (seeded, reshuffled every epoch) batches of the finite set.
+    exact_resume = True
+
+    def make(self, batch_size, seed=0, input_context=None, repeat=True, start_step=0):
+        """Batches of the finite set, a fresh seeded permutation every epoch (`data.stream`).
 
         Returns:
             A `tf.data.Dataset` of `(float32 [batch_size, 2], int32 [batch_size] zeros)`.
         """
-        ds = tf.data.Dataset.from_tensor_slices(
-            (self._points, np.zeros([self.num_points], np.int32)))
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-        ds = ds.shuffle(self.num_points, seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat()
-        ds = ds.batch(batch_size, drop_remainder=True)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return stream.build_indexed_pipeline(
+            self._points, None, num_classes=0, source_name=self.name, preprocess=None,
+            example_shape=(2,), batch_size=batch_size, seed=seed, input_context=input_context,
+            repeat=repeat, shuffle=True, start_step=start_step)
 
 
 def _mixture(rng, n, centers, std):

@@ -11,13 +11,18 @@ import socket
 import urllib.parse
 
 import gin
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfgan_fast.data import base
+from tfgan_fast.data import stream
 from tfgan_fast.data.base import DataError
 
 PROBE_TIMEOUT_S = 3.0
+# Largest split (uint8 bytes) held in memory when `in_memory` is None: CIFAR-10/100 (150 MB)
+# are, ImageNet is not. A graph constant must also stay under protobuf's 2 GB.
+IN_MEMORY_BYTES = 1 << 30
 
 
 def _host_reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
@@ -65,9 +70,14 @@ class TFDSImages:
             unless `manual_dir` holds its archives.
         resolution: output size (square); None keeps the data set's native size.
         augment: FastGAN flip + random resized crop.
-        shuffle_buffer: shuffle buffer size.
+        shuffle_buffer: shuffle buffer size of the streamed (not in-memory) pipeline; an
+            in-memory split is shuffled whole every epoch.
         image_key: feature holding the image.
         label_key: feature holding the label.
+        in_memory: read the split into memory once and serve it along `data.stream` (a pure
+            function of seed and iteration: exact resume); False streams it from TFDS' files
+            (a resumed run then reshuffles from its iteration). None: in memory when the
+            images have a fixed size and the split is at most 1 GB (CIFAR).
 
     Raises:
         DataError: the data set is not prepared and cannot be (offline, or `download=False`).
@@ -77,7 +87,7 @@ class TFDSImages:
                  manual_dir: str | None = None, download: bool = True,
                  resolution: int | None = None, augment: bool = True,
                  shuffle_buffer: int = 10000, image_key: str = "image",
-                 label_key: str = "label"):
+                 label_key: str = "label", in_memory: bool | None = None):
         self._name = name
         self._split = split
         self._augment = augment
@@ -100,6 +110,11 @@ class TFDSImages:
             resolution = native[0]
         self._native = native
         self._image_shape = (int(resolution), int(resolution), int(channels))
+        if in_memory and None in native:
+            raise ValueError(f"TFDSImages.in_memory = True needs images of one size; {name} "
+                             f"images are {native}")
+        self._in_memory_choice = in_memory
+        self._arrays = None
 
     def _ensure_prepared(self, data_dir, manual_dir, download) -> None:
         builder = self._builder
@@ -160,7 +175,34 @@ class TFDSImages:
     def name(self) -> str:
         return self._name
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the split is served from memory (see `in_memory` above)."""
+        if self._in_memory_choice is None:
+            if None in self._native:
+                return False
+            try:
+                size = self._builder.info.splits[self._split].num_examples
+            except KeyError:  # no split metadata: tfds.testing.mock_data's handful of examples
+                size = 0
+            return size * int(np.prod(self._native)) <= IN_MEMORY_BYTES
+        return bool(self._in_memory_choice)
+
+    @property
+    def exact_resume(self) -> bool:
+        return self.in_memory
+
+    def _load(self):
+        """The split as numpy `(images uint8 [N, h, w, c], labels [N])`, read once."""
+        if self._arrays is None:
+            ds = self._builder.as_dataset(split=self._split, shuffle_files=False)
+            ds = ds.map(lambda ex: (ex[self._image_key], ex[self._label_key])).batch(4096)
+            chunks = list(tfds.as_numpy(ds))
+            self._arrays = tuple(np.concatenate([c[i] for c in chunks]) for i in (0, 1))
+        return self._arrays
+
     def _preprocess(self, image: tf.Tensor) -> tf.Tensor:
+        """uint8 `[h, w, c]` or a batch `[B, h, w, c]` -> float32 `[(B,) H, W, C]`."""
         image = base.to_unit_range(image)
         size = self._image_shape[0]
         if self._native[0] == size and self._native[1] == size:
@@ -168,26 +210,38 @@ class TFDSImages:
         if self._native[0] is None or self._native[0] != self._native[1]:
             # Non-square images: keep the central square so that resizing does not distort.
             shape = tf.shape(image)
-            side = tf.minimum(shape[0], shape[1])
+            height, width = shape[-3], shape[-2]
+            side = tf.minimum(height, width)
             image = tf.image.crop_to_bounding_box(
-                image, (shape[0] - side) // 2, (shape[1] - side) // 2, side, side)
+                image, (height - side) // 2, (width - side) // 2, side, side)
         image = tf.image.resize(image, [size, size], method="bilinear", antialias=True)
         return tf.clip_by_value(image, -1.0, 1.0)  # antialiasing kernels can overshoot slightly
 
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
-             repeat: bool = True) -> tf.data.Dataset:
+             repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
         """Builds the input pipeline.
 
         Args:
             batch_size: per-replica batch size.
             seed: fixes shuffling and augmentation.
-            input_context: shards the data when it has more than one input pipeline.
+            input_context: this pipeline's replicas (from `distribute_datasets_from_function`).
             repeat: repeat forever.
+            start_step: the iteration to begin at (a resumed run's): exact in memory, a
+                reshuffle seeded by `seed + start_step` when streamed.
 
         Returns:
             `(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
         """
+        if self.in_memory:
+            images, labels = self._load()
+            return stream.build_indexed_pipeline(
+                images, labels, num_classes=self.num_classes, source_name=self.name,
+                preprocess=self._preprocess, example_shape=self.image_shape,
+                batch_size=batch_size, seed=seed, input_context=input_context, repeat=repeat,
+                augment=self._augment, shuffle=self._shuffle_buffer > 1,
+                start_step=start_step)
+        seed += start_step
         ds = self._builder.as_dataset(split=self._split, shuffle_files=False)
         image_key, label_key = self._image_key, self._label_key
         ds = ds.map(lambda ex: (ex[image_key], ex[label_key]),

@@ -253,9 +253,9 @@ def named_data_source(name, split="train", resolution=None):
         if split != "train":
             raise ValueError("the quickstart subset has only a train split")
         return data.QuickstartFashionMNIST(resolution=resolution or 32, augment=False,
-                                           shuffle_buffer=0)
+                                           shuffle=False)
     if name == "fashion_mnist":
         return data.FashionMNIST(split=split, resolution=resolution or 32, augment=False,
-                                 shuffle_buffer=0)
+                                 shuffle=False)
     return data.TFDSImages(name=name, split=split, resolution=resolution, augment=False,
                            shuffle_buffer=0)
