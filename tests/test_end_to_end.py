@@ -2,6 +2,7 @@
 
 import functools
 import os
+import random
 import re
 import signal
 import subprocess
@@ -52,42 +53,68 @@ def _checkpoint_steps(model_dir):
 
 
 class KillAndResumeTest(tf.test.TestCase):
+    """SIGKILL at three random moments (mid-step or mid-save), then the same command: the
+    final checkpoint equals the uninterrupted run's bit for bit."""
 
-    def _kill_after_first_checkpoint(self, model_dir, steps, sig):
-        log_path = os.path.join(self.get_temp_dir(), "killed_run.log")
-        log = open(log_path, "wb")  # a file, not a pipe: an unread pipe can block the child
-        proc = subprocess.Popen(_cmd(model_dir, steps), cwd=ROOT, env=_env(), stdout=log,
-                                stderr=subprocess.STDOUT)
-        deadline = time.time() + 240
-        try:
-            while time.time() < deadline and proc.poll() is None:
-                if _checkpoint_steps(model_dir):
-                    break
-                time.sleep(0.2)
-            self.assertIsNone(proc.poll(), "the run ended before it could be killed:\n"
-                              + open(log_path, encoding="utf-8").read()[-3000:])
-            self.assertTrue(_checkpoint_steps(model_dir), "no checkpoint within 240 s")
-            proc.send_signal(sig)
-            proc.wait(60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
-        self.assertEqual(proc.returncode, -sig, open(log_path, encoding="utf-8").read()[-3000:])
+    STEPS = 40  # long enough that each kill lands well before the end
 
-    def test_sigkill_then_resume_reaches_same_final_step(self):
-        model_dir = os.path.join(self.get_temp_dir(), "run")
-        steps = 80  # long enough that the kill lands mid-run, right after the first checkpoint
-        self._kill_after_first_checkpoint(model_dir, steps, signal.SIGKILL)
+    def _kill_at(self, model_dir, steps, target, delay, env, extra=()):
+        """Starts the run and SIGKILLs it `delay` s after its checkpoint `target` appeared."""
+        log_path = os.path.join(self.get_temp_dir(), f"killed_{target}.log")
+        with open(log_path, "wb") as log:  # a file, not a pipe: an unread pipe can block
+            proc = subprocess.Popen(_cmd(model_dir, steps, extra=extra), cwd=ROOT, env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.time() + 300
+            try:
+                while (time.time() < deadline and proc.poll() is None
+                       and max(_checkpoint_steps(model_dir), default=0) < target):
+                    time.sleep(0.05)
+                time.sleep(delay)
+                self.assertIsNone(proc.poll(), "the run ended before it could be killed:\n"
+                                  + open(log_path, encoding="utf-8").read()[-3000:])
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+
+    def _three_kills(self, name, env, extra=()):
+        from tests.test_resume import checkpoint_tensors  # pylint: disable=import-outside-toplevel
+        rng = random.Random(name)
+        steps = self.STEPS
+        extra = ["run.checkpoint_every = 1", "run.keep_checkpoints = 2"] + list(extra)
+        whole = os.path.join(self.get_temp_dir(), name, "whole")
+        out = subprocess.run(_cmd(whole, steps, extra=extra + ["run.export_at_end = False"]),
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        self.assertEqual(out.returncode, 0, (out.stdout + out.stderr)[-3000:])
+        model_dir = os.path.join(self.get_temp_dir(), name, "run")
+        for target in sorted(rng.sample(range(1, steps // 2), 3)):
+            self._kill_at(model_dir, steps, target, rng.uniform(0.0, 0.3), env, extra)
         killed_at = max(_checkpoint_steps(model_dir))
         self.assertLess(killed_at, steps)
-        out = subprocess.run(_cmd(model_dir, steps), cwd=ROOT, env=_env(), capture_output=True,
-                             text=True, timeout=600)
+        out = subprocess.run(_cmd(model_dir, steps, extra=extra), cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
         log = out.stdout + out.stderr
         self.assertEqual(out.returncode, 0, log[-3000:])
         self.assertIn(f"Resumed from {os.path.join(model_dir, 'checkpoints', 'ckpt-')}", log)
+        final = os.path.join(model_dir, "checkpoints", f"ckpt-{steps}")
+        want = checkpoint_tensors(os.path.join(whole, "checkpoints", f"ckpt-{steps}"))
+        got = checkpoint_tensors(final)
+        self.assertEqual(sorted(want), sorted(got))
+        self.assertEqual([k for k in want if not np.array_equal(want[k], got[k])], [])
+        return model_dir, log
+
+    def test_two_replicas_sigkill_three_times_ends_bit_identical(self):
+        env = dict(_env(), TFGAN_FAST_TEST_CPUS="2")
+        self._three_kills("two_replicas", env,
+                          ["make_strategy.devices = ['/cpu:0', '/cpu:1']"])
+
+    def test_sigkill_then_resume_reaches_same_final_step(self):
+        model_dir, log = self._three_kills("one_device", _env())
+        steps = self.STEPS
         self.assertEqual(max(_checkpoint_steps(model_dir)), steps)
-        self.assertLessEqual(len(_checkpoint_steps(model_dir)), 3)  # keep_checkpoints
+        self.assertLessEqual(len(_checkpoint_steps(model_dir)), 2)  # keep_checkpoints
         for name in ("operative_config.gin", "export/saved_model.pb", "train"):
             self.assertTrue(os.path.exists(os.path.join(model_dir, name)), name)
         self.assertTrue(any(f.endswith(".png") for f in os.listdir(

@@ -13,8 +13,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast import errors
+from tfgan_fast import rundir
+from tfgan_fast.errors import RunError
 
-class NonFiniteLossError(RuntimeError):
+
+class NonFiniteLossError(RunError, RuntimeError):
     """A loss or the weights became NaN/Inf; the message names the step and the value."""
 
 
@@ -57,6 +61,23 @@ def weights_are_finite(variables):
     return True
 
 
+def save_checkpoint(manager, step):
+    """`manager.save(step)`; a failed write removes its temporary files and raises one line.
+
+    Raises:
+        errors.CheckpointWriteError: what failed, where, and which checkpoint is intact.
+    """
+    try:
+        return manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as e:
+        rundir.remove_temporary_checkpoint_files(manager.directory, step)
+        raise errors.CheckpointWriteError(
+            f"could not write checkpoint ckpt-{step} in {manager.directory} "
+            f"({errors.one_line(e)[:300]}); the newest intact checkpoint is "
+            f"{manager.latest_checkpoint or 'none'}. Free space or fix permissions, then rerun "
+            "the same command to resume from it.") from e
+
+
 class CheckpointCallback(keras.callbacks.Callback):
     """Saves `ckpt-<iteration>` every `every` iterations and at the end of training.
 
@@ -82,7 +103,7 @@ class CheckpointCallback(keras.callbacks.Callback):
             raise NonFiniteLossError(
                 f"weights became non-finite at iteration {step}; not saving. Last good "
                 f"checkpoint: {self.manager.latest_checkpoint or 'none yet'}.")
-        self.manager.save(checkpoint_number=step)
+        save_checkpoint(self.manager, step)
         self.last_saved = step
 
     def on_train_batch_end(self, batch, logs=None):

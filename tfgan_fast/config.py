@@ -21,11 +21,12 @@ from tfgan_fast import optimizers  # noqa: F401
 from tfgan_fast import penalties  # noqa: F401
 from tfgan_fast import schedules  # noqa: F401
 # pylint: enable=unused-import
+from tfgan_fast.errors import RunError
 
 GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
 
 
-class ConfigError(ValueError):
+class ConfigError(RunError, ValueError):
     """A gin file or binding could not be parsed; the message names it."""
 
 

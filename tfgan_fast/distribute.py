@@ -82,6 +82,41 @@ def replica_rows(sample_fn, local_shape):
     return replica_slice(sample_fn(global_shape))
 
 
+class ReplicaState(tf.__internal__.tracking.Trackable):
+    """Checkpoints a per-replica (ON_READ) variable as ONE tensor of every replica's rows.
+
+    A replica's state such as FastGAN's perturbation belongs to its rows of the global batch, so
+    it is saved as `[B_global, ...]`: replica `r`'s copy at rows `[r * B_local, (r + 1) *
+    B_local)`. On restore each replica takes its rows again, whatever the replica count the
+    checkpoint was written with (only the global batch must match), so every replica's state
+    survives a checkpoint and a run may resume on more or fewer replicas.
+
+    Args:
+        variable: the per-replica variable, `[B_local, ...]` on each replica.
+        strategy: the strategy that owns it.
+        name: names the state in errors.
+    """
+
+    def __init__(self, variable, strategy, name):
+        self.variable, self.strategy, self.name = variable, strategy, name
+
+    def _serialize_to_tensors(self):
+        parts = self.strategy.experimental_local_results(self.variable)
+        return {"all_replicas": tf.concat([tf.convert_to_tensor(p) for p in parts], axis=0)}
+
+    def _restore_from_tensors(self, restored_tensors):
+        value = restored_tensors["all_replicas"]
+        replicas = self.strategy.num_replicas_in_sync
+        want = [int(self.variable.shape[0]) * replicas] + self.variable.shape[1:].as_list()
+        if value.shape.as_list() != want:
+            raise ValueError(
+                f"the checkpoint's {self.name} has shape {value.shape.as_list()} (its global "
+                f"batch), this run's is {want} ({replicas} replica(s) x "
+                f"{int(self.variable.shape[0])}): resume with the run.batch_size it was saved "
+                "with")
+        self.strategy.run(lambda: self.variable.assign(replica_slice(value)))
+
+
 def check_global_batch(global_batch_size, strategy):
     """The per-replica batch size, or a clear error when the global one does not divide evenly."""
     n = strategy.num_replicas_in_sync

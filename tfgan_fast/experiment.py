@@ -8,6 +8,7 @@ grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the da
 (`DIR/export`).
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,9 +20,11 @@ import tensorflow as tf
 
 from tfgan_fast import callbacks as callbacks_lib
 from tfgan_fast import distribute
+from tfgan_fast import errors
 from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
 from tfgan_fast import precision
+from tfgan_fast import rundir
 from tfgan_fast.algorithms import base
 from tfgan_fast.data import spec as data_spec
 
@@ -30,7 +33,7 @@ EXPORT_SUBDIR = "export"
 BEST_SUBDIR = "best"
 
 
-class EvaluationSetupError(RuntimeError):
+class EvaluationSetupError(errors.RunError, RuntimeError):
     """The evaluator could not load its classifier or real statistics; training did not start."""
 
 
@@ -84,19 +87,40 @@ def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
                checkpoint_path=resolve_checkpoint(model_dir, checkpoint_path))
 
 
-def _restore(checkpoint, manager, path=None):
-    """Restores `path` (default: the newest in `manager`); returns the path or None."""
-    path = path or manager.latest_checkpoint
-    if path is None:
-        return None
+def _restore(checkpoint, manager, path, model_dir):
+    """Restores `path` into the built trainer; returns `path`.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        errors.IncompatibleCheckpointError: the checkpoint does not fit the networks (another
+            width, network or algorithm), naming the first variable that does not match.
+    """
     if not tf.io.gfile.exists(path + ".index"):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist "
                                 f"(known: {manager.checkpoints or 'none'})")
-    checkpoint.restore(path).assert_existing_objects_matched()
+    try:
+        checkpoint.restore(path).assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
+        raise errors.IncompatibleCheckpointError(
+            f"checkpoint {path} does not fit the networks this config builds: "
+            f"{errors.one_line(e)[:400]}. Was it made with another width, network or "
+            f"algorithm? Resume with the config it was made with "
+            f"({os.path.join(model_dir, rundir.CONFIG_FILE)}) or train in a new "
+            "--model_dir.") from e
     return path
 
 
-@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path"])
+def _constant_learning_rates(trainer):
+    """`[(name, optimizer, rate)]` for optimisers with a constant rate. Keras keeps such a rate
+    as a variable, which a checkpoint restores over the configured value."""
+    rates = []
+    for name, opt in (("G", trainer.g_optimizer), ("D", trainer.d_optimizer)):
+        if isinstance(getattr(opt, "_learning_rate", None), keras.Variable):
+            rates.append((name, opt, float(opt.learning_rate.numpy())))
+    return rates
+
+
+@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path"])  # noqa: C901
 def run(model_dir,
         algorithm=gin.REQUIRED,
         generator=gin.REQUIRED,
@@ -114,12 +138,14 @@ def run(model_dir,
         strategy_fn=distribute.make_strategy,
         mixed_precision="auto",
         jit_compile=False,
+        run_eagerly=False,
         export_at_end=True,
         progress=True,
         evaluator=None,
         eval_every=0,
         unconditional=False,
         callbacks=(),
+        allow_structural_change=False,
         setup_only=False,
         checkpoint_path=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
@@ -147,6 +173,8 @@ def run(model_dir,
             outputs, the losses and FastGAN's perturbation stay float32 (about 2x faster on
             CPUs with AMX-BF16).
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
+        run_eagerly: run the train step op by op, without tracing it (for debugging, and
+            for tests on tiny nets, where tracing costs more than the steps).
         export_at_end: write the generator SavedModel to `model_dir/export`.
         progress: print a progress bar.
         evaluator: None, or an `eval.Evaluator` (IS / FID / KID) run every `eval_every`
@@ -157,6 +185,9 @@ def run(model_dir,
             labels, which are then ignored (FARGAN on CIFAR / ImageNet, 003).
         callbacks: extra `fn(experiment) -> keras.callbacks.Callback` factories (e.g.
             `[@synthetic_evaluation]`), appended after the built-in ones.
+        allow_structural_change: resume even when the data source, a network, the algorithm,
+            `z_dim`, `batch_size` or `seed` differ from the recorded config (fine-tuning on new
+            data, say); by default such a resume is refused (see `tfgan_fast.rundir`).
         setup_only: build and restore, but do not train; returns an `Experiment`.
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
 
@@ -172,7 +203,9 @@ def run(model_dir,
     # The Keras policy is process-global: set it for this run only, so that it neither leaks
     # from an earlier run nor into whatever the process does next (tests, tools).
     policy, policy_reason = precision.resolve(mixed_precision)
-    with precision.global_policy(policy):
+    # A training run holds DIR/run.lock; tools that only read a run (setup_only) do not.
+    lock = contextlib.nullcontext() if setup_only else rundir.RunLock(model_dir)
+    with lock, precision.global_policy(policy):
         keras.utils.set_random_seed(seed)
 
         strategy = strategy_fn()
@@ -193,15 +226,35 @@ def run(model_dir,
             d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
             trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
             trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
-                            d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile)
+                            d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
+                            run_eagerly=run_eagerly)
             trainer.build_all(per_replica_batch, data.image_shape)
             strategy.run(trainer.initialize_state)
 
+        checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
+        if checkpoint_path is None and not setup_only:
+            # Unreadable newer checkpoints are set aside (the run holds the lock).
+            checkpoint_path = rundir.newest_readable_checkpoint(checkpoint_dir)
         checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
-        manager = tf.train.CheckpointManager(
-            checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR), max_to_keep=keep_checkpoints,
-            checkpoint_name="ckpt")
-        restored = _restore(checkpoint, manager, checkpoint_path)
+        manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
+                                             max_to_keep=keep_checkpoints,
+                                             checkpoint_name="ckpt")
+        checkpoint_path = checkpoint_path or manager.latest_checkpoint
+        config_text = gin.operative_config_str()
+        if checkpoint_path and not setup_only:
+            rundir.check_resumed_config(model_dir, config_text,
+                                        rundir.checkpoint_step(checkpoint_path),
+                                        allow_structural_change)
+        configured_rates = _constant_learning_rates(trainer)
+        restored = (_restore(checkpoint, manager, checkpoint_path, model_dir)
+                    if checkpoint_path else None)
+        for name, opt, rate in configured_rates:
+            # The configured rate wins over the checkpoint's: a resumed run trains as configured.
+            if restored and not setup_only and float(opt.learning_rate.numpy()) != rate:
+                print(f"{name} learning rate: {float(opt.learning_rate.numpy()):g} in the "
+                      f"checkpoint, {rate:g} in the config; training with {rate:g}.",
+                      flush=True)
+            opt.learning_rate = rate
         start_step = int(trainer.iteration.numpy())
         exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
                          train_steps, per_replica_batch)
@@ -209,16 +262,22 @@ def run(model_dir,
             return exp
 
         tf.io.gfile.makedirs(model_dir)
-        with tf.io.gfile.GFile(os.path.join(model_dir, "operative_config.gin"), "w") as f:
-            f.write(gin.operative_config_str())
+        with tf.io.gfile.GFile(os.path.join(model_dir, rundir.CONFIG_FILE), "w") as f:
+            f.write(config_text)
         data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
         print(f"Numeric policy: {policy_reason}.", flush=True)
         if restored:
-            print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).", flush=True)
+            print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).",
+                  flush=True)
+            if not getattr(data, "exact_resume", False):
+                print(f"Note: {data.name} is streamed without random access, so the resumed "
+                      "run reshuffles its data instead of continuing the exact stream.",
+                      flush=True)
 
         if start_step < train_steps:
             if evaluator is not None:
-                try:  # a bad classifier or missing real statistics fail before training, not after
+                # A bad classifier or missing real statistics fail before training, not after.
+                try:
                     evaluator.prepare()
                 except Exception as e:
                     raise EvaluationSetupError(
@@ -267,7 +326,7 @@ def _best_checkpoint_fn(exp, evaluator):
                                          checkpoint_name="ckpt")
 
     def save(step, fid):
-        manager.save(checkpoint_number=step)
+        callbacks_lib.save_checkpoint(manager, step)
         with tf.io.gfile.GFile(os.path.join(best_dir, "best.json"), "w") as f:
             json.dump({"step": int(step), "fid": float(fid),
                        "classifier": evaluator.classifier.identity}, f)

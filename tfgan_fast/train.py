@@ -2,10 +2,14 @@ r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --mod
 
 `--gin_file` repeats (later files override earlier ones), `--gin_param` adds bindings
 (`--gin_param='run.train_steps=100'`). Rerunning the same command resumes from `DIR`.
+Errors raised on purpose (bad config, missing data, NaN, a locked directory, a failed
+checkpoint write, an incompatible checkpoint) print one line and exit with status 1;
+`--traceback` shows the full trace.
 """
 
 import os
 import signal
+import sys
 
 from absl import app
 from absl import flags
@@ -14,6 +18,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings, e.g. 'run.train_steps=100'.")
 flags.DEFINE_string("model_dir", None, "Directory for checkpoints, logs, samples and export.")
+flags.DEFINE_bool("traceback", False, "On an error, show the full Python traceback instead of "
+                  "the one-line message.")
 flags.mark_flag_as_required("model_dir")
 
 
@@ -34,12 +40,22 @@ def main(argv):
     from tfgan_fast import config  # pylint: disable=import-outside-toplevel
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
-    config.parse(FLAGS.gin_file, FLAGS.gin_param)
+    from tfgan_fast import errors  # pylint: disable=import-outside-toplevel
+
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
     try:
+        config.parse(FLAGS.gin_file, FLAGS.gin_param)
         experiment.run(FLAGS.model_dir)
     except KeyboardInterrupt:
         return 130
+    except (errors.RunError, ValueError, FileNotFoundError) as e:
+        # Errors raised on purpose (bad config or data, NaN, a locked directory, a full disk,
+        # an incompatible checkpoint) say what to do: one line, no traceback.
+        if FLAGS.traceback:
+            raise
+        print(f"{type(e).__name__}: {errors.one_line(e)} (--traceback shows where)",
+              file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

@@ -42,7 +42,7 @@ class FastGAN(base.GANTrainer):
 
     def build_state(self, per_replica_batch_size, image_shape):
         # One perturbation per replica (ON_READ: each replica reads and writes its own copy;
-        # a checkpoint stores replica 0's, which is inside the eps-ball like every replica's).
+        # checkpoints hold every replica's rows, see `distribute.ReplicaState`).
         self.delta = tf.Variable(
             tf.zeros((per_replica_batch_size,) + tuple(image_shape)), trainable=False,
             name="delta", synchronization=tf.VariableSynchronization.ON_READ,
@@ -59,7 +59,7 @@ class FastGAN(base.GANTrainer):
 
     def checkpoint_items(self):
         items = super().checkpoint_items()
-        items["delta"] = self.delta
+        items["delta"] = distribute.ReplicaState(self.delta, self.distribute_strategy, "delta")
         return items
 
     def discriminator_step(self, real_images, real_labels):

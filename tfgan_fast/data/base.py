@@ -11,9 +11,10 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_fast.data import augment as augment_lib
+from tfgan_fast.errors import RunError
 
 
-class DataError(RuntimeError):
+class DataError(RunError, RuntimeError):
     """A data set is missing, unreachable or malformed; the message says how to fix it."""
 
 

@@ -33,6 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast.errors import RunError
+
 INCEPTION_URL = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_IDENTITY = "tfhub:tensorflow/tfgan/eval/inception/1"
 # Written next to a SavedModel by tools/train_classifier.py; read by SavedModelClassifier.
@@ -42,7 +44,7 @@ PROBE_TIMEOUT_S = 3.0
 PACKAGED_PREFIX = "packaged:"
 
 
-class ClassifierError(RuntimeError):
+class ClassifierError(RunError, RuntimeError):
     """A classifier cannot be loaded or does not fit the interface; the message says why."""
 
 

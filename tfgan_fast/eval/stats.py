@@ -25,6 +25,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast.errors import RunError
 from tfgan_fast.eval import features as features_lib
 from tfgan_fast.eval import metrics
 
@@ -33,7 +34,7 @@ DEFAULT_KID_ROWS = 10000
 _STRING_KEYS = ("classifier", "dataset", "split")
 
 
-class StatsError(ValueError):
+class StatsError(RunError, ValueError):
     """A statistics file is missing, malformed, or belongs to another classifier."""
 
 
