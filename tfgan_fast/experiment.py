@@ -103,8 +103,8 @@ def _restore(checkpoint, manager, path, model_dir):
     except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
         raise errors.IncompatibleCheckpointError(
             f"checkpoint {path} does not fit the networks this config builds: "
-            f"{errors.one_line(e)[:400]}. Was it made with another width, network or "
-            f"algorithm? Resume with the config it was made with "
+            f"{errors.one_line(e)[:400].rstrip('.')}. Was it made with another width, "
+            f"network or algorithm? Resume with the config it was made with "
             f"({os.path.join(model_dir, rundir.CONFIG_FILE)}) or train in a new "
             "--model_dir.") from e
     return path
