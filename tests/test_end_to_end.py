@@ -56,7 +56,7 @@ class KillAndResumeTest(tf.test.TestCase):
     """SIGKILL at three random moments (mid-step or mid-save), then the same command: the
     final checkpoint equals the uninterrupted run's bit for bit."""
 
-    STEPS = 40  # long enough that each kill lands well before the end
+    STEPS = 24  # long enough that each kill lands well before the end
 
     def _kill_at(self, model_dir, steps, target, delay, env, extra=()):
         """Starts the run and SIGKILLs it `delay` s after its checkpoint `target` appeared."""

@@ -20,7 +20,7 @@ from tfgan_fast import errors
 from tfgan_fast import experiment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = 6
+STEPS = 5
 TINY = ["run.z_dim = 8", "run.batch_size = 4", "run.checkpoint_every = 1",
         "run.summary_every = 0", "run.export_at_end = False", "run.progress = False",
         "run.evaluator = None", "run.callbacks = []", f"run.train_steps = {STEPS}",
