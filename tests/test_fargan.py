@@ -1,4 +1,4 @@
-"""FARGAN (003 §5.3, Alg. 1, eq. 10-11): selection, penalties, the D loss, one step per net."""
+"""FARGAN (Tao & Wang 2020, Alg. 1, eq. 10-11): selection, penalties, D loss, one step per net."""
 
 import keras
 import numpy as np
@@ -60,8 +60,9 @@ class SelectionTest(tf.test.TestCase):
         self.assertAllClose(logs["d_candidate_logit"], scores.mean(), atol=1e-5)
 
     def test_f1_degenerates_to_a_random_pick(self):
-        # f = 1: the N0 candidates are all taken, whatever D says: the fakes counted as real are
-        # the N0 random fakes themselves (003 §6.2 "when f=1, we select fake samples randomly").
+        # f = 1: the N0 candidates are all taken, whatever D says: the fakes counted as real are the
+        # N0 random fakes themselves (Tao & Wang 2020, §6.2 "when f=1, we select fake samples
+        # randomly").
         t = _trainer(nets.MLPGenerator(width=4, depth=1), LinearD([3.0, 1.0]), far_factor=1)
         candidates = tf.random.stateless_normal([5, 2], seed=[4, 5])
         positives, _ = t.fake_as_real(tf.zeros([1, 2]), candidates, 5)
@@ -227,8 +228,8 @@ class OneStepPerArchitectureTest(tf.test.TestCase):
 class NetworkShapeTest(tf.test.TestCase):
 
     def test_paper_sizes(self):
-        # 003 tables 7-8 / 11-12: the maps entering D's dense layer are 4x4 with 8w / 16w
-        # channels; G's dense layer makes 4x4 maps of 8w / 16w channels.
+        # Tao & Wang 2020, tables 7-8 / 11-12: the maps entering D's dense layer are 4x4 with 8w /
+        # 16w channels; G's dense layer makes 4x4 maps of 8w / 16w channels.
         d = nets.FARGANResNetDiscriminator(width=64)
         d(tf.zeros([1, 32, 32, 3]))
         self.assertEqual(d.fc.kernel.shape, (512 * 4 * 4, 1))
@@ -299,7 +300,7 @@ class DistributedTest(tf.test.TestCase):
 
 
 class GinTest(tf.test.TestCase):
-    """003's settings are what the gin files build; each variant is one binding."""
+    """Tao & Wang 2020's settings are what the gin files build; each variant is one binding."""
 
     def _build(self, name, params=()):
         import os  # pylint: disable=import-outside-toplevel

@@ -1,4 +1,4 @@
-"""FastGAN's iteration against a hand-written reference of 000 Alg. 1, on tiny nets."""
+"""FastGAN's iteration against a hand-written reference of Alg. 1 (Zhong et al. 2020), tiny nets."""
 
 import numpy as np
 import keras

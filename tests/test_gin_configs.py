@@ -1,4 +1,4 @@
-"""Every gin file parses and builds its models; each 000 Table 2 ablation is one binding."""
+"""Every gin file parses and builds; each ablation of Table 2 (Zhong et al. 2020) is one binding."""
 
 import glob
 import os
@@ -15,7 +15,7 @@ from tfgan_fast.algorithms import FastGAN, GANTrainer, RobGAN, StandardGAN
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
 SMALL = ["ResNetGenerator.width = 16", "ResNetDiscriminator.width = 16"]
-SMALL += [f"{net}.width = 2" for net in (  # FARGAN's networks (003 App. D)
+SMALL += [f"{net}.width = 2" for net in (  # FARGAN's networks (Tao & Wang 2020, App. D)
     "FARGANResNetGenerator", "FARGANResNetDiscriminator", "DCGANGenerator",
     "DCGANDiscriminator", "ConventionalGenerator", "ConventionalDiscriminator")]
 # LOGAN's configs (BigGAN-deep at 128 px with 1000 classes, batch 2048; SN-GAN's CNN).
@@ -87,7 +87,8 @@ class GinFilesTest(tf.test.TestCase):
 
 
     def test_baseline_cifar_rows(self):
-        """SNGAN / SNGAN(AC) / RobGAN on CIFAR-10 (000 Table 2, 002 Table 5.1, 000 App. B.4)."""
+        """SNGAN / SNGAN(AC) / RobGAN on CIFAR-10 (Zhong et al. 2020, Table 2 and App. B.4; Zhong
+        2020 thesis, Table 5.1)."""
         exp = _build([os.path.join(ROOT, "gin/sngan_cifar.gin")])
         t = exp.trainer
         self.assertIsInstance(t, StandardGAN)
@@ -162,7 +163,7 @@ class GinFilesTest(tf.test.TestCase):
                          .trainer.latent_steps, 0)
 
     def test_imagenet_rows(self):
-        """ImageNet-143 (64/128 px) and ImageNet 128 px rows (000 Tables 3-6)."""
+        """ImageNet-143 (64/128 px) and ImageNet 128 px rows (Zhong et al. 2020, Tables 3-6)."""
         expected = {  # file: (algorithm, classes, resolution, batch, steps)
             "fastgan_imagenet143_64.gin": (FastGAN, 143, 64, 64, 120000),
             "fastgan_imagenet143_128.gin": (FastGAN, 143, 128, 64, 120000),

@@ -1,4 +1,4 @@
-"""LOGAN's latent steps (004 eq. 4, 15-17) against hand-computed values and a dense solve."""
+"""LOGAN's latent steps (Wu et al. 2019, eq. 4, 15-17) against values by hand and a dense solve."""
 
 import numpy as np
 import tensorflow as tf

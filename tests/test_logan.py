@@ -1,4 +1,4 @@
-"""LOGAN (004 Alg. 1, eq. 6, 17) on tiny nets: second-order terms, ablations, nets, truncation."""
+"""LOGAN (Wu et al. 2019, Alg. 1, eq. 6, 17), tiny nets: second-order terms, ablations."""
 
 import os
 

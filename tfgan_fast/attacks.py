@@ -20,7 +20,7 @@ def perturb(images, delta):
 def free_adversarial_update(delta, grad, tau, eps):
     """One free-adversarial replay update of the persistent perturbation.
 
-    000 Alg. 1 line 10 / ALGORITHMS.md §1: ascent on D's loss on real data,
+    Zhong et al. 2020, Alg. 1 line 10 / ALGORITHMS.md §1: ascent on D's loss on real data,
     `delta <- clip(delta + tau * sign(g_x), -eps, eps)`, where `g_x = dL_D^r / dx_adv`.
 
     Args:
@@ -36,7 +36,7 @@ def free_adversarial_update(delta, grad, tau, eps):
 
 
 def initial_delta(shape, eps, seed, dtype=tf.float32):
-    """The authors' initialisation: `clip(N(0, 1), -eps, eps)`, stateless under `seed` (`[2]` int)."""
+    """The authors' initialisation `clip(N(0, 1), -eps, eps)`, stateless under `seed` (int32 [2])."""
     return project_linf(tf.random.stateless_normal(shape, seed=seed, dtype=dtype), eps)
 
 
@@ -46,7 +46,7 @@ def uniform_delta(shape, eps, seed, dtype=tf.float32):
 
 
 def pgd(loss_fn, images, delta, steps, tau, eps):
-    """Projected gradient ascent on `loss_fn` in the L-inf ball (RobGAN, 002 Alg. 1 lines 4-7).
+    """Projected gradient ascent on `loss_fn` in the L-inf ball (RobGAN: Zhong 2020 thesis, Alg. 1).
 
     `steps` times: `delta <- clip(delta + tau * sign(d loss_fn(clip(x + delta)) / dx), -eps, eps)`.
     The loop is unrolled in Python, so exactly `steps` updates run, and the returned perturbation

@@ -182,7 +182,7 @@ def run(model_dir,
             (`DIR/eval`) and the best-FID checkpoint to `DIR/best/`.
         eval_every: iterations between evaluations (0: only at the end).
         unconditional: build label-free networks (`num_classes = 0`) even when `data` has
-            labels, which are then ignored (FARGAN on CIFAR / ImageNet, 003).
+            labels, which are then ignored (FARGAN on CIFAR / ImageNet, Tao & Wang 2020).
         callbacks: extra `fn(experiment) -> keras.callbacks.Callback` factories (e.g.
             `[@synthetic_evaluation]`), appended after the built-in ones.
         allow_structural_change: resume even when the data source, a network, the algorithm,

@@ -5,8 +5,8 @@ output `images` float32 `[None, H, W, C]` in [-1, 1]. Labels outside [0, C) and 
 sizes fail with an `InvalidArgumentError` that says so, instead of embedding garbage rows.
 
 Signature `truncated`: the same plus a scalar float32 `truncation` s; the generator sees `s * z`
-(the truncation trick of BigGAN / 004 §5.2.4: s in (0, 1] trades diversity for fidelity, s = 0
-gives one image per label).
+(the truncation trick of BigGAN / Wu et al. 2019, §5.2.4: s in (0, 1] trades diversity for
+fidelity, s = 0 gives one image per label).
 """
 
 import keras

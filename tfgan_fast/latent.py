@@ -1,4 +1,4 @@
-"""LOGAN's latent optimisation (004 §2.3-4, Alg. 1, eq. 4, 16-17): pure functions on tensors.
+"""LOGAN's latent optimisation (Wu et al. 2019, Alg. 1, eq. 4, 16-17): pure functions on tensors.
 
 With `f(z) = D(G(z))` (the discriminator's logit, one per sample) and `g = df/dz`:
 
@@ -6,10 +6,10 @@ With `f(z) = D(G(z))` (the discriminator's logit, one per sample) and `g = df/dz
 - NGD (eq. 16):        `dz = alpha / (beta + ||g||^2) * g`, the Sherman-Morrison closed form of
   `(g g^T + beta I) dz = alpha g` (empirical Fisher with Tikhonov damping, eq. 15).
 
-Only a fixed random fraction `c` of z's dimensions is optimised (004 §4): `g` is masked first, so
-the step (and the norm in NGD's damping) lives in the optimised subspace and the other dimensions
-keep their sampled values. Each step ends with `z <- clip(z + dz, -1, 1)` (Alg. 1).
-`R_z = w_r * ||dz||^2` (eq. 17) is computed by the caller from `LatentResult.step_sq_norm`.
+Only a fixed random fraction `c` of z's dimensions is optimised (Wu et al. 2019, §4): `g` is masked
+first, so the step (and the norm in NGD's damping) lives in the optimised subspace and the other
+dimensions keep their sampled values. Each step ends with `z <- clip(z + dz, -1, 1)` (Alg. 1). `R_z
+= w_r * ||dz||^2` (eq. 17) is computed by the caller from `LatentResult.step_sq_norm`.
 
 The steps are written so that a surrounding `tf.GradientTape` records them (`create_graph=True`):
 differentiating a loss at the optimised z then gives the second-order terms of eq. 6.
@@ -23,10 +23,10 @@ import tensorflow as tf
 
 @gin.configurable
 class GradientStep:
-    """GD latent step of CS-GAN / LOGAN (GD) (004 eq. 4): `dz = alpha * g`.
+    """GD latent step of CS-GAN / LOGAN (GD) (Wu et al. 2019, eq. 4): `dz = alpha * g`.
 
     Args:
-        alpha: step size (004 §5.2.3 used 1e-4 for BigGAN-deep).
+        alpha: step size (Wu et al. 2019, §5.2.3 used 1e-4 for BigGAN-deep).
     """
 
     def __init__(self, alpha=1e-4):
@@ -42,12 +42,12 @@ class GradientStep:
 
 @gin.configurable
 class NaturalGradientStep:
-    """NGD latent step (004 eq. 16), per sample: `dz = alpha / (beta + ||g||^2) * g`.
+    """NGD latent step (Wu et al. 2019, eq. 16), per sample: `dz = alpha / (beta + ||g||^2) * g`.
 
     Equals `alpha * (g g^T + beta I)^{-1} g` (Sherman-Morrison), without any matrix.
 
     Args:
-        alpha: step size (0.9 in 004 for SN-GAN and BigGAN-deep).
+        alpha: step size (0.9 in Wu et al. 2019 for SN-GAN and BigGAN-deep).
         beta: damping (0.1 SN-GAN, 5.0 BigGAN-deep).
     """
 

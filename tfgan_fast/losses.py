@@ -9,7 +9,7 @@ classifier's logits `D_c(x)` of shape `[B, C]`, `labels` int `[B]`.
 
 The loss *compositions* (`FastGANLoss`, `RobGANLoss`) bundle the D-real, D-fake and G parts of one
 paper's objective so that an algorithm takes a single gin reference (`FastGAN.loss = @RobGANLoss()`
-is the "revert to RobGAN loss" ablation of 000 Table 2).
+is the "revert to RobGAN loss" ablation of Zhong et al. 2020, Table 2).
 """
 
 import gin
@@ -20,19 +20,19 @@ import tensorflow as tf
 
 @gin.register
 def hinge_d_real(logits):
-    """`relu(1 - D(x_r))` (000 eq. 13, real part)."""
+    """`relu(1 - D(x_r))` (Zhong et al. 2020, eq. 13, real part)."""
     return tf.nn.relu(1.0 - logits)
 
 
 @gin.register
 def hinge_d_fake(logits):
-    """`relu(1 + D(x_f))` (000 eq. 13, fake part)."""
+    """`relu(1 + D(x_f))` (Zhong et al. 2020, eq. 13, fake part)."""
     return tf.nn.relu(1.0 + logits)
 
 
 @gin.register
 def hinge_g(logits):
-    """`-D(x_f)` (000 eq. 14, adversarial part)."""
+    """`-D(x_f)` (Zhong et al. 2020, eq. 14, adversarial part)."""
     return -logits
 
 
@@ -104,7 +104,7 @@ def kl_to_uniform(class_logits, direction=KL_UNIFORM_TO_PRED):
         class_logits: `[B, C]`.
         direction: `"uniform_to_pred"` gives `KL(U || p) = -log C - mean_k log p_k` (what the
             authors' code computes, the default); `"pred_to_uniform"` gives
-            `KL(p || U) = sum_k p_k log p_k + log C` (what 000 eq. 13 writes).
+            `KL(p || U) = sum_k p_k log p_k + log C` (what Zhong et al. 2020, eq. 13 writes).
 
     Returns:
         `[B]`, non-negative, zero exactly when `p` is uniform.
@@ -133,7 +133,7 @@ def _require_class_logits(outputs, who):
 
 @gin.configurable
 class FastGANLoss:
-    """The improved loss of FastGAN (000 eq. 13-14; 002 eq. 3.1-3.2).
+    """The improved loss of FastGAN (Zhong et al. 2020, eq. 13-14; Zhong 2020 thesis, eq. 3.1-3.2).
 
     - `L_D^r = relu(1 - D_b(x_r+delta)) + CE(y_r, D_c(x_r+delta))`
     - `L_D^f = relu(1 + D_b(x_f)) + alpha_fc * KL(U || softmax(D_c(x_f)))`
@@ -143,7 +143,7 @@ class FastGANLoss:
         alpha_gc: weight of the generator's classification term (1.0 CIFAR10/ImageNet-143, 0.2
             CIFAR100/ImageNet).
         alpha_fc: weight of the KL-to-uniform term on fakes (1.0; 0.05 ImageNet). `0` is the
-            "disable KL term" ablation of 000 Table 2.
+            "disable KL term" ablation of Zhong et al. 2020, Table 2.
         kl_direction: see `kl_to_uniform`.
     """
 
@@ -180,7 +180,7 @@ class FastGANLoss:
 
 @gin.configurable
 class RobGANLoss:
-    """RobGAN's loss (002 eq. 2.2-2.3): BCE adversarial terms, AC loss on reals only for D.
+    """RobGAN's loss (Zhong 2020 thesis, eq. 2.2-2.3): BCE adversarial terms, D's AC on reals only.
 
     - `L_D = BCE(real, D_b(x_r+sigma)) + CE(y_r, D_c(x_r+sigma)) + BCE(fake, D_b(x_f))`
     - `L_G = BCE(real, D_b(x_f)) + CE(y_f, D_c(x_f))`
@@ -208,9 +208,9 @@ class RobGANLoss:
 class AdversarialLoss:
     """A plain adversarial objective, optionally with auxiliary-classifier terms.
 
-    SNGAN and SAGAN (projection discriminator): hinge, no class terms (the projection head puts
-    the label inside `D_b`). SNGAN(AC) (002 §5.1, the AC variant of [GAA17, MK18]): hinge plus
-    `CE(y_r, D_c(x_r))` for D and `CE(y_f, D_c(x_f))` for G.
+    SNGAN and SAGAN (projection discriminator): hinge, no class terms (the projection head puts the
+    label inside `D_b`). SNGAN(AC) (Zhong 2020 thesis, §5.1, the AC variant of SNGAN): hinge
+    plus `CE(y_r, D_c(x_r))` for D and `CE(y_f, D_c(x_f))` for G.
 
     - `L_D^r = d_real_fn(D_b(x_r)) + alpha_dc * CE(y_r, D_c(x_r))`
     - `L_D^f = d_fake_fn(D_b(x_f)) + alpha_dfc * CE(y_f, D_c(x_f))` (ACGAN also classifies fakes)

@@ -1,7 +1,7 @@
 """Optimiser factories besides `algorithms.base.make_optimizer` (Adam-style, betas).
 
-`make_rmsprop` is FARGAN's CIFAR optimiser (003 §6.2: RMSProp, alpha = 0.99, lr 1e-4), bound as
-`run.d_optimizer = @make_rmsprop` / `run.g_optimizer = @make_rmsprop`.
+`make_rmsprop` is FARGAN's CIFAR optimiser (Tao & Wang 2020, §6.2: RMSProp, alpha = 0.99, lr 1e-4),
+bound as `run.d_optimizer = @make_rmsprop` / `run.g_optimizer = @make_rmsprop`.
 """
 
 import gin
@@ -18,8 +18,8 @@ def make_rmsprop(iteration, learning_rate=1e-4, rho=0.99, epsilon=1e-16, schedul
 
     Args:
         iteration: the trainer's iteration variable.
-        learning_rate: used when `schedule` is None (1e-4 in 003).
-        rho: PyTorch's `alpha`, the squared-gradient moving-average decay (0.99 in 003).
+        learning_rate: used when `schedule` is None (1e-4 in Tao & Wang 2020).
+        rho: PyTorch's `alpha`, the squared-gradient moving-average decay (0.99 in Tao & Wang 2020).
         epsilon: see above.
         schedule: an optional `LearningRateSchedule` of the iteration.
 
@@ -34,11 +34,11 @@ def make_rmsprop(iteration, learning_rate=1e-4, rho=0.99, epsilon=1e-16, schedul
 
 @gin.configurable(denylist=["iteration"])
 def make_sgd(iteration, learning_rate=3e-3, momentum=0.0, schedule=None):
-    """Plain SGD (the synthetic-data optimiser of [31]'s code, `--optim SGD --lrd 3e-3`).
+    """Plain SGD (the synthetic-data optimiser of Thanh-Tung et al. 2019's code, lr 3e-3).
 
     Args:
         iteration: the trainer's iteration variable.
-        learning_rate: used when `schedule` is None (3e-3 in 003 §6.1).
+        learning_rate: used when `schedule` is None (3e-3 in Tao & Wang 2020, §6.1).
         momentum: 0 as PyTorch's default.
         schedule: an optional `LearningRateSchedule` of the iteration.
 

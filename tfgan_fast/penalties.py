@@ -7,18 +7,18 @@ outer tape differentiates through it (a double backward). Reduce with
 
 Per-example input gradients come from one backward pass of `sum(D(x))`: this is exact when D
 has no coupling between the examples of a batch (no batch norm in training mode, no minibatch
-statistics), true of every FARGAN discriminator (003 App. D) and of the MLPs.
+statistics), true of every FARGAN discriminator (Tao & Wang 2020, App. D) and of the MLPs.
 
-- `zero_centered_penalty`: `k * ||grad_x D0(x)||^2` at given points (003 §5.1 "zero-centred
-  gradient penalty"; in FARGAN, eq. 11, over the reals and the fakes counted as real).
-- `uniform_interpolates` + the same penalty: the 0GP on real-fake interpolates of [31]
-  (Thanh-Tung et al. 2019), `t ~ U(0, 1)` per pair, NOT a normal.
+- `zero_centered_penalty`: `k * ||grad_x D0(x)||^2` at given points (Tao & Wang 2020, §5.1
+  "zero-centred gradient penalty"; in FARGAN, eq. 11, over the reals and the fakes counted as real).
+- `uniform_interpolates` + the same penalty: the 0GP on real-fake interpolates of Thanh-Tung et al.
+  2019, `t ~ U(0, 1)` per pair, NOT a normal.
 - `center=1` gives WGAN-GP's `(||grad|| - 1)^2` on the same interpolates.
 
 `SamplePenalty` and `InterpolationPenalty` package these for the trainers: both are called as
-`penalty(logit_fn, positives, fakes, seed)` and return `(per_example_penalty, positive_logits)`,
-so `FARGAN.penalty = @InterpolationPenalty()` is the NSGAN-0GP-interpolation baseline of 003
-Fig. 1 and `SamplePenalty.weight = 0.0` the plain NSGAN.
+`penalty(logit_fn, positives, fakes, seed)` and return `(per_example_penalty, positive_logits)`, so
+`FARGAN.penalty = @InterpolationPenalty()` is the NSGAN-0GP-interpolation baseline of Tao & Wang
+2020 Fig. 1 and `SamplePenalty.weight = 0.0` the plain NSGAN.
 """
 
 import gin
@@ -57,8 +57,8 @@ def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0):
     Args:
         logit_fn: `fn(x) -> [B]`.
         inputs: `[B, ...]`.
-        weight: k (10 in 003).
-        center: 0 (003, [31]) or 1 (WGAN-GP).
+        weight: k (10 in Tao & Wang 2020).
+        center: 0 (Tao & Wang 2020, Thanh-Tung et al. 2019) or 1 (WGAN-GP).
 
     Returns:
         `(penalty [B], logits [B])`.
@@ -72,12 +72,12 @@ def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0):
 
 
 def zero_centered_penalty(logit_fn, inputs, weight=10.0):
-    """003 §5.1: `weight * ||grad_x D0(x)||^2` per example `[B]`, and `D0(x)` `[B]`."""
+    """`weight * ||grad_x D0(x)||^2` per example, and `D0(x)` `[B]` (Tao & Wang 2020, §5.1)."""
     return gradient_penalty(logit_fn, inputs, weight=weight, center=0.0)
 
 
 def uniform_interpolates(reals, fakes, seed):
-    """`t * x + (1 - t) * y` with one `t ~ U(0, 1)` per pair (the interpolation of [31] / WGAN-GP).
+    """`t * x + (1 - t) * y`, one `t ~ U(0, 1)` per pair (Thanh-Tung et al. 2019, WGAN-GP).
 
     Args:
         reals, fakes: `[B, ...]` with the same shape.
@@ -98,13 +98,14 @@ def uniform_interpolates(reals, fakes, seed):
 
 @gin.configurable
 class SamplePenalty:
-    """Zero-centred gradient penalty on the "positive" samples (003 eq. 11).
+    """Zero-centred gradient penalty on the "positive" samples (Tao & Wang 2020, eq. 11).
 
-    In FARGAN the positives are the N1 reals and the N0 fakes counted as real; with N0 = 0 this
-    is NSGAN-0GP-sample. `weight = 0` skips the double backward (plain NSGAN, 003 Fig. 1a).
+    In FARGAN the positives are the N1 reals and the N0 fakes counted as real; with N0 = 0 this is
+    NSGAN-0GP-sample. `weight = 0` skips the double backward (plain NSGAN, Tao & Wang 2020, Fig.
+    1a).
 
     Args:
-        weight: k (10 in 003).
+        weight: k (10 in Tao & Wang 2020).
     """
 
     def __init__(self, weight=10.0):
@@ -125,8 +126,8 @@ class SamplePenalty:
 class InterpolationPenalty:
     """`weight * (||grad D0(x_hat)|| - center)^2` on uniform real-fake interpolates.
 
-    `center = 0` is the 0GP of [31] (NSGAN-0GP-interpolation in 003 Fig. 1); `center = 1` is
-    WGAN-GP. The first `min(N, M)` positives and fakes are paired.
+    `center = 0` is the 0GP of Thanh-Tung et al. 2019 (NSGAN-0GP-interpolation in Tao & Wang 2020,
+    Fig. 1); `center = 1` is WGAN-GP. The first `min(N, M)` positives and fakes are paired.
 
     Args:
         weight: k.

@@ -68,7 +68,7 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 @gin.configurable
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class Constant(keras.optimizers.schedules.LearningRateSchedule):
-    """`lr_t = lr_0` (the "constant lr" ablation of 000 Table 2)."""
+    """`lr_t = lr_0` (the "constant lr" ablation of Zhong et al. 2020, Table 2)."""
 
     def __init__(self, initial_learning_rate=2e-4):
         self.initial_learning_rate = float(initial_learning_rate)

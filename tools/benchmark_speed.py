@@ -10,7 +10,7 @@ With `--methods`, each method runs its CIFAR-10 gin file (plus any `--gin_file` 
 overrides) with the same synthetic data, network width (`--width`) and global batch
 (`--batch_size`), one after the other in this process, and the table shows seconds per 1k
 iterations (one iteration = n_disc D steps + one G step), the ratio to FastGAN, the paper's
-ratios (000 Table 6, one 1080 Ti) and the authors' PyTorch code on a 2-core CPU.
+ratios (Zhong et al. 2020, Table 6, one 1080 Ti) and the authors' PyTorch code on a 2-core CPU.
 
 The training step runs exactly as in `train.py` (same gin config, `fit`, tf.function) on
 synthetic images of the data set's shape (`--image_shape`, `--num_classes`; the step's cost does
@@ -141,7 +141,7 @@ def _reference_iteration(trainer, batches, xla):
 # Each method's own CIFAR-10 configuration.
 METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/sngan_cifar.gin",
               "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin"}
-# 000 Table 6, CIFAR-10 on one 1080 Ti: seconds per 1k iterations.
+# Zhong et al. 2020, Table 6, CIFAR-10 on one 1080 Ti: seconds per 1k iterations.
 PAPER_S_PER_1K = {"fastgan": 95.5, "sngan": 245.1, "robgan": 385.1}
 # The authors' PyTorch code on this 2-core CPU, batch 64, 128-channel CIFAR nets: s / iteration.
 AUTHORS_CPU_S = {"fastgan": 4.24, "sngan": 10.14, "robgan": 17.87}

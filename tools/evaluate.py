@@ -5,7 +5,7 @@ r"""IS / FID / KID of a trained generator: a training run or an exported SavedMo
       --output=metrics.json                                    # TF-Hub Inception, a curve
   python tools/evaluate.py --saved_model=DIR/export --dataset=fashion_mnist \
       --classifier_path=/tmp/fmnist_classifier --intra_class
-  python tools/evaluate.py --model_dir=DIR --latent_steps=10      # LOGAN, 004 App. B
+  python tools/evaluate.py --model_dir=DIR --latent_steps=10      # LOGAN, Wu et al. 2019, App. B
 
 The generator is either the run's trainer (rebuilt from `operative_config.gin` and the newest
 checkpoint, or --checkpoint, as tools/export.py does) or an exported SavedModel
@@ -45,7 +45,7 @@ flags.DEFINE_string("cache_dir", None, "Statistics cache (default ~/.cache/tfgan
 flags.DEFINE_integer("num_samples", 5000, "Generated images per evaluation.")
 flags.DEFINE_integer("splits", 10, "IS splits.")
 flags.DEFINE_integer("batch_size", 100, "Images per generator / classifier call.")
-flags.DEFINE_list("truncation", ["1.0"], "Comma-separated latent scales (004 Fig. 3b).")
+flags.DEFINE_list("truncation", ["1.0"], "Comma-separated latent scales (Wu et al. 2019, Fig. 3b).")
 flags.DEFINE_bool("intra_class", False, "Also FID per class (needs per-class real statistics).")
 flags.DEFINE_integer("seed", 0, "Evaluation seed.")
 flags.DEFINE_integer("num_classes", None, "With --saved_model: C (default: the real data set's).")
@@ -53,7 +53,8 @@ flags.DEFINE_enum("latent", "normal", ["normal", "uniform"],
                   "With --saved_model: the latent distribution it was trained with.")
 flags.DEFINE_string("output", None, "Write the results as JSON here.")
 flags.DEFINE_integer("latent_steps", 0, "With --model_dir of a LOGAN run: latent optimisation "
-                     "steps on every sample (after truncation) with the run's D (004 App. B).")
+                     "steps on every sample (after truncation) with the run's D (Wu et al. "
+                     "2019, App. B).")
 
 
 def _load_run():

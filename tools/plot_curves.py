@@ -1,4 +1,4 @@
-r"""Convergence curves of several runs from their metrics.csv (000 Fig. 1 style), as a PNG.
+r"""Convergence curves of several runs from their metrics.csv, as a PNG (Zhong et al. 2020, Fig. 1).
 
   python tools/plot_curves.py runs/fastgan runs/sngan --metric=fid --x=seconds \
       --output=curves.png

@@ -50,7 +50,7 @@ def make_optimizer(iteration, optimizer_cls=keras.optimizers.Adam, schedule=None
         schedule: a `LearningRateSchedule` of the iteration, or None for a constant
             `learning_rate`.
         learning_rate: used when `schedule` is None.
-        beta_1, beta_2, epsilon: Adam's; 000 uses (0, 0.9), PyTorch's epsilon 1e-8.
+        beta_1, beta_2, epsilon: Adam's; Zhong et al. 2020 uses (0, 0.9), PyTorch's epsilon 1e-8.
     """
     lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
     return optimizer_cls(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
@@ -171,8 +171,8 @@ class GANTrainer(keras.Model):
     def transform_latents(self, z, labels, step):
         """Hook: the latents actually fed to G in a training step (identity here).
 
-        LOGAN optimises them against D (004 Alg. 1); the transform must stay differentiable
-        when the step's loss is to see through it.
+        LOGAN optimises them against D (Wu et al. 2019, Alg. 1); the transform must stay
+        differentiable when the step's loss is to see through it.
 
         Args:
             z: `[B, z_dim]` sampled latents.

@@ -1,26 +1,26 @@
-"""FARGAN: fake-as-real training with a zero-centred gradient penalty (003 §5.3, Alg. 1).
+"""FARGAN: fake-as-real training, zero-centred gradient penalty (Tao & Wang 2020, §5.3, Alg. 1).
 
-Per D step (003 Alg. 1), with global sizes N (reals), M (fakes), f and N0:
+Per D step (Tao & Wang 2020, Alg. 1), with global sizes N (reals), M (fakes), f and N0:
 1. N1 = N - N0 reals; M + f*N0 fakes from G (no G gradient).
 2. eq. 10: among the extra f*N0 fakes, the N0 with the LOWEST pre-sigmoid output `D0` form
    `D_FAR` (`select_fake_as_real`, `tf.math.top_k` of `-D0`).
 3. eq. 11 (minimised form):
    `L_D = [sum_{N1} l_r(D0(x_i)) + sum_{N0} l_r(D0(y~_i))] / N + mean_M l_f(D0(y_i))
           + k/N sum_{c in reals ∪ D_FAR} ||grad D0(c)||^2`
-   with `l_r = -log sigma`, `l_f = -log(1 - sigma)` for NSGAN (other families of 003 Table 2 by
-   binding `FARGAN.loss`).
-G step: M fresh fakes, non-saturating `-mean log sigma(D0(G(z)))`.
-N0 = 0 is the "0GP" baseline (NSGAN-0GP-sample); `FARGAN.penalty = @InterpolationPenalty()`
-gives NSGAN-0GP-interpolation ([31]); `SamplePenalty.weight = 0.0` plain NSGAN (003 Fig. 1).
+   with `l_r = -log sigma`, `l_f = -log(1 - sigma)` for NSGAN (other families of Tao & Wang 2020,
+   Table 2 by binding `FARGAN.loss`).
+G step: M fresh fakes, non-saturating `-mean log sigma(D0(G(z)))`. N0 = 0 is the "0GP" baseline
+(NSGAN-0GP-sample); `FARGAN.penalty = @InterpolationPenalty()` gives NSGAN-0GP-interpolation
+(Thanh-Tung et al. 2019); `SamplePenalty.weight = 0.0` plain NSGAN (Tao & Wang 2020, Fig. 1).
 
-Batches and replicas. `run.batch_size` is the global N. The data pipeline delivers N reals per
-D step and FARGAN uses the first N1 of them (the rest are dropped; the data sources shuffle, so
-this only costs input bandwidth). N, M and N0 are global numbers: each of R replicas takes N/R
-reals, M/R fakes and selects N0/R of its own f*N0/R candidates, so M and N0 must be divisible by
-R (checked). With one replica this is exactly 003 Alg. 1; with several the selection is a
+Batches and replicas. `run.batch_size` is the global N. The data pipeline delivers N reals per D
+step and FARGAN uses the first N1 of them (the rest are dropped; the data sources shuffle, so this
+only costs input bandwidth). N, M and N0 are global numbers: each of R replicas takes N/R reals, M/R
+fakes and selects N0/R of its own f*N0/R candidates, so M and N0 must be divisible by R (checked).
+With one replica this is exactly Tao & Wang 2020, Alg. 1; with several the selection is a
 per-replica top-k (a global top-k would need an all-gather of the candidates).
 
-FARGAN is unconditional (003 trains without labels): the networks are built with
+FARGAN is unconditional (Tao & Wang 2020 trains without labels): the networks are built with
 `num_classes = 0` (`run.unconditional = True` for labelled data sets) and labels are ignored.
 """
 
@@ -36,7 +36,7 @@ SALT_FARGAN_INTERPOLATION = 9
 
 
 def select_fake_as_real(candidates, scores, num_far):
-    """003 eq. 10: the `num_far` candidates with the lowest discriminator outputs.
+    """Tao & Wang 2020, eq. 10: the `num_far` candidates with the lowest discriminator outputs.
 
     Args:
         candidates: `[K, ...]` fakes (K = f * N0).
@@ -56,7 +56,7 @@ def select_fake_as_real(candidates, scores, num_far):
 
 
 class FARGAN(base.GANTrainer):
-    """Fake-as-real GAN (003 Alg. 1).
+    """Fake-as-real GAN (Tao & Wang 2020, Alg. 1).
 
     Args:
         num_far: N0, global number of fakes counted as real per D step (32 CIFAR, 16 synthetic;
@@ -64,7 +64,7 @@ class FARGAN(base.GANTrainer):
         far_factor: f, candidates per fake-as-real sample (8; f = 1 picks at random).
         num_fake: M, global fakes per D and G step (default: N = `run.batch_size`).
         loss: a `losses.AdversarialLoss` whose `d_real_fn` / `d_fake_fn` / `g_fn` give the loss
-            family of 003 Table 2 (default NSGAN; its class-term weights are unused).
+            family of Tao & Wang 2020, Table 2 (default NSGAN; its class-term weights are unused).
         penalty: `SamplePenalty` (default, k = 10) or `InterpolationPenalty`.
         **kwargs: for `GANTrainer`; `num_classes` must be 0.
     """
@@ -74,8 +74,8 @@ class FARGAN(base.GANTrainer):
         super().__init__(*args, **kwargs)
         if self.num_classes:
             raise ValueError(
-                f"FARGAN is unconditional (003), got num_classes={self.num_classes}: bind "
-                "run.unconditional = True to build label-free networks on a labelled data set")
+                f"FARGAN is unconditional (Tao & Wang 2020), got num_classes={self.num_classes}: "
+                "bind run.unconditional = True to build label-free networks on a labelled data set")
         if num_far < 0:
             raise ValueError(f"FARGAN.num_far (N0) must be >= 0, got {num_far}")
         if far_factor < 1:
@@ -131,7 +131,7 @@ class FARGAN(base.GANTrainer):
         return logs
 
     def fake_as_real(self, reals, candidates, n0):
-        """003 eq. 10: `(reals ∪ D_FAR [N1 + N0, ...], logs)`; D_FAR are the N0 candidates
+        """Eq. 10 (Tao & Wang 2020): `(reals ∪ D_FAR [N1 + N0, ...], logs)`; D_FAR: the N0
         with the lowest `D0` (scored by the current D, no gradient)."""
         if not n0:
             return reals, {}
@@ -140,7 +140,7 @@ class FARGAN(base.GANTrainer):
         return tf.concat([reals, selected], axis=0), {"d_candidate_logit": tf.reduce_mean(scores)}
 
     def discriminator_loss(self, positives, fakes, n1, interp_seed):
-        """003 eq. 11 for this replica: the loss to differentiate and scalar logs.
+        """Tao & Wang 2020, eq. 11 for this replica: the loss to differentiate and scalar logs.
 
         Args:
             positives: `[N1 + N0, ...]` reals then fakes counted as real (this replica's).
@@ -160,7 +160,7 @@ class FARGAN(base.GANTrainer):
                 + distribute.replica_loss(penalty))
         real_logits = pos_logits[:n1]
         logs = {
-            # As 003 Fig. 5: D's loss without the regulariser.
+            # As Tao & Wang 2020, Fig. 5: D's loss without the regulariser.
             "d_loss": tf.reduce_mean(pos_loss) + tf.reduce_mean(fake_loss),
             "d_loss_real": tf.reduce_mean(pos_loss),
             "d_loss_fake": tf.reduce_mean(fake_loss),

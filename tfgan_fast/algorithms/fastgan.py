@@ -1,4 +1,4 @@
-"""FastGAN: free adversarial training of the discriminator (000 §3.2 Alg. 1; 002 Alg. 2).
+"""FastGAN: free adversarial training of D (Zhong et al. 2020, Alg. 1; Zhong 2020 thesis, Alg. 2).
 
 Per iteration: one fake batch `x_f = G(z, y_f)` (no G gradient), then M replays on the same real
 and fake batches; each replay does ONE backward pass that gives both D's weight gradient and the
@@ -19,11 +19,11 @@ class FastGAN(base.GANTrainer):
     """Free adversarial GAN training with the improved loss.
 
     Args:
-        free_steps: M, replays per D step (2 in 000 App. B.1).
-        epsilon: radius `eps` = c_max of the L-inf ball in [-1, 1] pixel units (0.006 CIFAR,
-            0.03 ImageNet-143, 0.01 ImageNet). 0 disables adversarial training (000 Table 2
-            ablation) while keeping the M replays.
-        tau: replay step size; defaults to `epsilon` (000 Alg. 1 line 10 uses c_max).
+        free_steps: M, replays per D step (2 in Zhong et al. 2020, App. B.1).
+        epsilon: radius `eps` = c_max of the L-inf ball in [-1, 1] pixel units (0.006 CIFAR, 0.03
+            ImageNet-143, 0.01 ImageNet). 0 disables adversarial training (Zhong et al. 2020, Table
+            2 ablation) while keeping the M replays.
+        tau: replay step size; defaults to `epsilon` (Zhong et al. 2020, Alg. 1 line 10 uses c_max).
         loss: a loss composition with `d_real`, `d_fake`, `g` (`FastGANLoss` or `RobGANLoss`).
         **kwargs: for `GANTrainer` (generator, discriminator, z_dim, num_classes, n_disc, seed).
     """

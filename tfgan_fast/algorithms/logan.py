@@ -1,11 +1,11 @@
-"""LOGAN: latent-optimised GANs (004 Alg. 1, eq. 4-6, 16-17, §5).
+"""LOGAN: latent-optimised GANs (Wu et al. 2019, Alg. 1, eq. 4-6, 16-17, §5).
 
-In both the D and the G step the sampled `z ~ U(-1, 1)` is first moved towards higher
-`f(z) = D(G(z, y), y)`: `z' = clip(z + mask * dz, -1, 1)` with `dz` from `latent.py` (NGD by
-default), and the step's loss is computed at `z'` plus `R_z = w_r * ||dz||^2` (eq. 17). The
-latent step stays inside the loss's gradient tape, so D's and G's gradients contain the
-second-order terms of eq. 6 (`(d dz / d theta)^T df(z')/dz'`); the 004 §5.2.3 ablations stop
-them in the D step (`stop_gradient_d`), the G step (`stop_gradient_g`), or both.
+In both the D and the G step the sampled `z ~ U(-1, 1)` is first moved towards higher `f(z) = D(G(z,
+y), y)`: `z' = clip(z + mask * dz, -1, 1)` with `dz` from `latent.py` (NGD by default), and the
+step's loss is computed at `z'` plus `R_z = w_r * ||dz||^2` (eq. 17). The latent step stays inside
+the loss's gradient tape, so D's and G's gradients contain the second-order terms of eq. 6 (`(d dz /
+d theta)^T df(z')/dz'`); the Wu et al. 2019, §5.2.3 ablations stop them in the D step
+(`stop_gradient_d`), the G step (`stop_gradient_g`), or both.
 
 It rides on `GANTrainer.transform_latents`, so the G step is the shared `standard_generator_step`
 and another algorithm's D step that samples its fakes inside its tape composes with it.
@@ -26,7 +26,7 @@ STEPS = ("discriminator", "generator")
 
 
 class LOGAN(base.GANTrainer):
-    """Latent optimisation around the D and G steps (004 Alg. 1, alternating updates).
+    """Latent optimisation around the D and G steps (Wu et al. 2019, Alg. 1, alternating updates).
 
     Args:
         latent_step: `fn(g) -> dz`: `latent.NaturalGradientStep(alpha, beta)` (default,
@@ -35,14 +35,14 @@ class LOGAN(base.GANTrainer):
             300 BigGAN-deep).
         optimised_fraction: c, the portion of z's dimensions optimised, a fixed random subset per
             sample (0.8 SN-GAN, 0.5 BigGAN-deep).
-        latent_steps: latent updates per training step (1 in 004).
-        stop_gradient_d: 004 §5.2.3 ablation: D's gradient does not see through `dz`.
+        latent_steps: latent updates per training step (1 in Wu et al. 2019).
+        stop_gradient_d: Wu et al. 2019, §5.2.3 ablation: D's gradient does not see through `dz`.
         stop_gradient_g: the same for G's gradient.
         d_real_loss, d_fake_loss, g_loss: per-example functions of the adversarial logits
             (`losses.py`; hinge by default).
         loss: optional composition with `d_real`, `d_fake`, `g` methods of `(outputs, labels)`
             (e.g. `FastGANLoss`); overrides the three functions.
-        latent_sampler: `z ~ U(-1, 1)` (004 §5.2.1), consistent with the clipping.
+        latent_sampler: `z ~ U(-1, 1)` (Wu et al. 2019, §5.2.1), consistent with the clipping.
         **kwargs: for `GANTrainer` (generator, discriminator, z_dim, num_classes, n_disc, seed).
     """
 
@@ -101,8 +101,9 @@ class LOGAN(base.GANTrainer):
 
     def sampling_latent_transform(self, num_steps):
         """`fn(z, labels) -> z` running `num_steps` latent updates with the networks in
-        inference mode, on every dimension of z (004 App. B: ~10 steps help small models, none
-        help BigGAN-deep). The evaluator applies it after truncation (`Evaluator.latent_steps`,
+        inference mode, on every dimension of z (Wu et al. 2019, App. B: ~10 steps help small
+        models, none help BigGAN-deep). The evaluator applies it after truncation
+        (`Evaluator.latent_steps`,
         `tools/evaluate.py --latent_steps`)."""
         if not isinstance(num_steps, int) or num_steps < 0:
             raise ValueError(f"latent steps at sampling must be an integer >= 0, got "

@@ -1,4 +1,4 @@
-"""RobGAN: PGD adversarial training of the discriminator (002 Alg. 1, eq. 2.2-2.3; Liu & Hsieh 2019).
+"""RobGAN: PGD adversarial training of D (Liu & Hsieh 2019; Zhong 2020 thesis, Alg. 1, eq. 2.2-2.3).
 
 Per D step (`n_disc` per iteration, 5 on CIFAR): start from `sigma ~ U(-eps, eps)`, take K PGD
 ascent steps on D's real loss `sigma <- clip(sigma + tau * sign(grad), -eps, eps)`, then one D
@@ -18,7 +18,7 @@ class RobGAN(base.GANTrainer):
     """PGD-adversarial GAN training.
 
     Args:
-        pgd_steps: K, ascent steps per D step (3 on CIFAR, 000 App. B.4).
+        pgd_steps: K, ascent steps per D step (3 on CIFAR, Zhong et al. 2020, App. B.4).
         epsilon: L-inf radius on the [-1, 1] scale (0.006 on CIFAR).
         tau: PGD step size (0.002 on CIFAR).
         loss: a composition with `d_real`, `d_fake`, `g` (default `RobGANLoss()`); the attack

@@ -40,7 +40,7 @@ __all__ = [
     "random_flip_and_resized_crop",
     "read_idx",
     "write_idx",
-    # 2-D synthetic sets (FARGAN, 003 §6.1)
+    # 2-D synthetic sets (FARGAN, Tao & Wang 2020, §6.1)
     "EightGaussians",
     "FiniteGaussian",
     "SwissRoll",

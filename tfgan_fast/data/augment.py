@@ -1,4 +1,4 @@
-"""FastGAN image augmentation (000 App. B.2): random horizontal flip + random resized crop.
+"""FastGAN's augmentation (Zhong et al. 2020, App. B.2): random horizontal flip, resized crop.
 
 Pure, stateless functions: every random draw is keyed by an explicit seed, so a pipeline that
 derives the seed from (run seed, batch index) replays exactly.

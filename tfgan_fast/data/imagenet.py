@@ -44,7 +44,7 @@ def imagenet143_class_ids() -> list[int]:
     """ImageNet-143 ("dog and cat"): TFDS imagenet2012 labels 151..293, in that order.
 
     SNGAN's `datasets/imagenet_dog_and_cat.py` (`np.arange(151, 294)`), used by SNGAN, RobGAN and
-    FastGAN (000 App. B.2; 180,373 training images). Read from the shipped
+    FastGAN (Zhong et al. 2020, App. B.2; 180,373 training images). Read from the shipped
     `imagenet143_classes.txt`, which also records each class' WordNet id.
     """
     return read_class_list(CLASS_LIST_143)
@@ -82,7 +82,7 @@ def default_manual_dir(data_dir: str | None) -> str:
 class ImageNet:
     """ImageNet-1k (TFDS `imagenet2012`), or a subset of its classes, as square image batches.
 
-    Preprocessing (000 App. B.2), from the decoded JPEG of any size:
+    Preprocessing (Zhong et al. 2020, App. B.2), from the decoded JPEG of any size:
       * `crop="center"`: resize (bilinear, antialiased) so that the shorter side is `resolution`
         and keep the central `resolution` square. With `augment=True` the FastGAN flip + random
         resized crop of `data/augment.py` is then applied to that square (as for CIFAR).

@@ -1,15 +1,14 @@
-"""Finite 2-D training sets of 003 §6.1 / App. E: a Gaussian, 8 on a ring, 25 on a grid, a roll.
+"""The finite 2-D sets of Tao & Wang 2020, §6.1 / App. E: a Gaussian, 8 and 25 Gaussians, a roll.
 
-The point of these sets is that they are FINITE: `num_points` samples are drawn once from a
-seeded NumPy generator when the source is built, and training cycles through exactly those
-points (003 §4: with finite samples the discriminator overfits them and the generator collapses
-onto "overfitting sources"). The geometry follows the toy sets of [31] (Thanh-Tung et al.
-2019, whose MLPs and settings 003 reuses) at its code's default data scale 10: 8 Gaussians of
-std 0.02/1.414 on a ring of radius 10/1.414; 25 Gaussians of std 0.5/2.828 on the grid
-{-2, ..., 2} * 20/2.828; swiss roll (`sklearn.datasets.make_swiss_roll(noise=0.25)`,
-coordinates x and z) * 10/7.5. 003 gives
-neither the set sizes nor the single Gaussian's parameters: `num_points = 512` and N(0, I) are
-our choices (bindable).
+The point of these sets is that they are FINITE: `num_points` samples are drawn once from a seeded
+NumPy generator when the source is built, and training cycles through exactly those points (Tao &
+Wang 2020, §4: with finite samples the discriminator overfits them and the generator collapses onto
+"overfitting sources"). The geometry follows the toy sets of Thanh-Tung et al. 2019 (whose MLPs
+and settings Tao & Wang 2020 reuses) at its code's default data scale 10: 8
+Gaussians of std 0.02/1.414 on a ring of radius 10/1.414; 25 Gaussians of std 0.5/2.828 on the grid
+{-2, ..., 2} * 20/2.828; swiss roll (`sklearn.datasets.make_swiss_roll(noise=0.25)`, coordinates x
+and z) * 10/7.5. Tao & Wang 2020 gives neither the set sizes nor the single Gaussian's parameters:
+`num_points = 512` and N(0, I) are our choices (bindable).
 
 Each source has the data-source interface of `tfgan_fast.data` with `image_shape = (2,)` and
 `num_classes = 0` (labels are zeros), plus `points` `[n, 2]`, `centers` `[K, 2]` (None for the
@@ -89,7 +88,7 @@ def _mixture(rng, n, centers, std):
 
 @gin.configurable
 class FiniteGaussian(PointCloud):
-    """`num_points` samples of N(mean, std^2 I) (003 Fig. 1)."""
+    """`num_points` samples of N(mean, std^2 I) (Tao & Wang 2020, Fig. 1)."""
 
     name = "gaussian"
 
@@ -104,7 +103,8 @@ class FiniteGaussian(PointCloud):
 
 @gin.configurable
 class EightGaussians(PointCloud):
-    """8 equal Gaussians on a ring (003 Fig. 2; [31]'s radius 10/1.414, std 0.02/1.414)."""
+    """8 equal Gaussians on a ring (Tao & Wang 2020, Fig. 2; radius 10/1.414, std 0.02/1.414, as
+    Thanh-Tung et al. 2019)."""
 
     name = "8gaussians"
 
@@ -121,7 +121,8 @@ class EightGaussians(PointCloud):
 
 @gin.configurable
 class TwentyFiveGaussians(PointCloud):
-    """25 equal Gaussians on a 5x5 grid (003 Fig. 9; [31]: spacing 20/2.828, std 0.5/2.828)."""
+    """25 equal Gaussians on a 5x5 grid (Tao & Wang 2020, Fig. 9; spacing 20/2.828, std 0.5/2.828,
+    as Thanh-Tung et al. 2019)."""
 
     name = "25gaussians"
 
@@ -139,7 +140,7 @@ class TwentyFiveGaussians(PointCloud):
 
 @gin.configurable
 class SwissRoll(PointCloud):
-    """Swiss roll (003 Fig. 9): sklearn's `make_swiss_roll(noise)` x/z coordinates * scale.
+    """Swiss roll (Tao & Wang 2020, Fig. 9): `make_swiss_roll(noise)`'s x/z coordinates * scale.
 
     No modes: the mode metrics are skipped, the point-cloud distance is reported.
     """

@@ -197,7 +197,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.evaluator.prepare()
         steps = getattr(self.evaluator, "latent_steps", 0)
         if steps and self.latent_transform is None:
-            # LOGAN's latent steps at sampling (004 App. B) need the trainer's D and G.
+            # LOGAN's latent steps at sampling (Wu et al. 2019, App. B) need the trainer's D and G.
             if not hasattr(self.model, "sampling_latent_transform"):
                 raise ValueError(f"Evaluator.latent_steps={steps} needs a trainer with "
                                  f"sampling_latent_transform (LOGAN), got "

@@ -186,8 +186,9 @@ def _offline_advice(url):
 class InceptionClassifier(Classifier):
     """TF-GAN's Inception network (logits `[N, 1008]`, pool_3 features `[N, 2048]`).
 
-    Images are resized bilinearly to 299x299 and grey-scale is tiled to 3 channels (000 App. B.3).
-    The network is loaded once, at construction, so a bad location fails before any training.
+    Images are resized bilinearly to 299x299 and grey-scale is tiled to 3 channels (Zhong et al.
+    2020, App. B.3). The network is loaded once, at construction, so a bad location fails before any
+    training.
 
     Args:
         path_or_url: a TF-Hub URL (default: TF-GAN's module; downloads are cached in

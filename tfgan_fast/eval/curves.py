@@ -1,8 +1,8 @@
 """Convergence curves (metric vs training seconds, iterations or images) from runs' metrics.csv.
 
 `load_curves` reads and checks the runs (one classifier for all), `plot_curves` draws them in the
-style of 000 Fig. 1 with matplotlib, which is imported only when plotting (optional extra
-`tfgan_fast[plot]`).
+style of Zhong et al. 2020, Fig. 1 with matplotlib, which is imported only when plotting (optional
+extra `tfgan_fast[plot]`).
 """
 
 import os
@@ -83,7 +83,7 @@ def plot_curves(curves, identity, metric, x, output, labels=None, title=None, lo
     xlabel = X_LABELS[x]
     scale = 1.0
     if x == "seconds":
-        # 000 Fig. 1 counts hours; CPU smoke runs last minutes.
+        # Zhong et al. 2020, Fig. 1 counts hours; CPU smoke runs last minutes.
         longest = max(max(c[1]) for c in curves)
         unit, scale = (("hours", 3600.0) if longest >= 7200 else
                        ("minutes", 60.0) if longest >= 120 else ("seconds", 1.0))

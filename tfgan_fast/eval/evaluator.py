@@ -48,7 +48,8 @@ class Evaluator:
     Args:
         classifier: a `classifiers.Classifier`; None builds `InceptionClassifier()` (TF-Hub) when
             the evaluator is first prepared.
-        num_samples: generated images per evaluation (5k for CIFAR, 50k otherwise in 000).
+        num_samples: generated images per evaluation (5k for CIFAR, 50k otherwise in Zhong et al.
+            2020).
         splits: IS splits.
         batch_size: images per generator / classifier call.
         real_stats_path: a `.npz` written by `stats.save_stats` (tools/compute_fid_stats.py).
@@ -63,8 +64,8 @@ class Evaluator:
             statistics (`real_data` with labels, or a per-class `.npz`).
         intra_class_samples: generated images per class (default `num_samples // C`).
         progress: progress bars on stderr.
-        latent_steps: LOGAN's latent optimisation steps at sampling time (004 App. B; 10 for
-            the CIFAR SN-GAN). `evaluate` then needs a `latent_transform` that runs them
+        latent_steps: LOGAN's latent optimisation steps at sampling time (Wu et al. 2019, App. B; 10
+            for the CIFAR SN-GAN). `evaluate` then needs a `latent_transform` that runs them
             (`EvaluationCallback` builds it with the trainer's `sampling_latent_transform`).
     """
 
@@ -148,11 +149,11 @@ class Evaluator:
             z_dim: latent size.
             num_classes: C (0 for unconditional generators).
             seed: seeds latents and labels; the same seed gives the same samples.
-            truncation: latents are scaled by this factor (004 Fig. 3b; 0 gives z = 0).
+            truncation: latents are scaled by this factor (Wu et al. 2019, Fig. 3b; 0 gives z = 0).
             latent_sampler: `fn(shape, seed) -> z` (default `normal_latents`; LOGAN uses
                 `uniform_latents`).
             latent_transform: `fn(z, labels) -> z` after truncation, e.g. LOGAN's latent steps
-                at sampling time (004 App. B).
+                at sampling time (Wu et al. 2019, App. B).
             intra_class: overrides the constructor's `intra_class`.
 
         Returns:

@@ -112,7 +112,7 @@ def sample_batches(sample_fn, num_samples, z_dim, num_classes, batch_size=100, s
         num_classes: C; 0 for unconditional generators (labels are then None).
         batch_size: images per call.
         seed: with the batch index, seeds every latent and label (stateless).
-        truncation: latents are scaled by this factor (004 Fig. 3b); 0 gives `z = 0`.
+        truncation: latents are scaled by this factor (Wu et al. 2019, Fig. 3b); 0 gives `z = 0`.
         latent_sampler: `fn(shape, seed) -> z`; the trainer's own (`normal_latents`,
             `uniform_latents`).
         label: None draws labels uniformly from `[0, C)`; an int fixes every label (intra-class).

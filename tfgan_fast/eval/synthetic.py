@@ -1,4 +1,4 @@
-"""Metrics and scatter plots for the 2-D synthetic sets (003 §6.1, Fig. 1-2, App. E).
+"""Metrics and scatter plots for the 2-D synthetic sets (Tao & Wang 2020, §6.1, Fig. 1-2, App. E).
 
 - `mode_metrics`: a sample is *high quality* when it lies within `threshold` (3) standard
   deviations of its nearest mode centre; a mode is *covered* when at least
@@ -7,8 +7,8 @@
   high-quality samples the same way).
 - `energy_distance`: `2 E|X - Y| - E|X - X'| - E|Y - Y'|` between the generated and the real
   point clouds (zero iff the distributions agree; V-statistics, so it is never negative).
-- `scatter_image`: real points blue, generated red (as 003 Fig. 1), drawn by NumPy rasterisation
-  and `tf.io.encode_png` (no matplotlib).
+- `scatter_image`: real points blue, generated red (as Tao & Wang 2020, Fig. 1), drawn by NumPy
+  rasterisation and `tf.io.encode_png` (no matplotlib).
 - `SyntheticEvaluationCallback` (built by the gin factory `synthetic_evaluation`, bound as
   `run.callbacks = [@synthetic_evaluation]`): every `every` iterations and at the end it samples
   the generator with fixed latents, appends the metrics to `DIR/synthetic_metrics.csv`, writes

@@ -29,7 +29,7 @@ from tfgan_fast.nets.fargan_resnet import FARGANResNetGenerator
 
 gin.external_configurable(ResNetGenerator, name="ResNetGenerator")
 gin.external_configurable(ResNetDiscriminator, name="ResNetDiscriminator")
-# FARGAN (003 App. D)
+# FARGAN (Tao & Wang 2020, App. D)
 gin.external_configurable(MLPGenerator, name="MLPGenerator")
 gin.external_configurable(MLPDiscriminator, name="MLPDiscriminator")
 for _cls in (DCGANGenerator, DCGANDiscriminator, ConventionalGenerator, ConventionalDiscriminator,
@@ -59,7 +59,8 @@ __all__ = [
     "FARGANResNetDiscriminator",
 ]
 
-# LOGAN (004): SN-GAN's standard CNN (004 §5.1) and BigGAN-deep-style networks (004 §5.2).
+# LOGAN (Wu et al. 2019): SN-GAN's standard CNN (Wu et al. 2019, §5.1) and BigGAN-deep-style
+# networks (Wu et al. 2019, §5.2).
 from tfgan_fast.nets.biggan import BigGANDeepDiscriminator  # noqa: E402
 from tfgan_fast.nets.biggan import BigGANDeepGenerator  # noqa: E402
 from tfgan_fast.nets.sngan_cnn import SNGANCNNDiscriminator  # noqa: E402

@@ -1,4 +1,4 @@
-"""BigGAN-deep-style networks (Brock et al. 2018, App. B; 004 §5.2.1), channels-last.
+"""BigGAN-deep-style networks (Brock et al. 2018, App. B; Wu et al. 2019, §5.2.1), channels-last.
 
 Generator: `cond = [z, E(y)]` with one shared class embedding `E` (skip-z: the whole z goes to
 every block; `hierarchical_z=True` instead splits z into one chunk per stage plus one for the
@@ -17,7 +17,7 @@ D: Conv3x3(-> m_0 * width), blocks, optional self-attention, act, global sum, pr
 
 Spectral norm (`keras.layers.SpectralNormalization`) on every convolution and dense layer of both
 networks by default, as in BigGAN; orthogonal initialisation. `leaky_slope=0.2` is LOGAN's leaky
-ReLU (004 §5.2.1), 0 gives BigGAN-deep's ReLU.
+ReLU (Wu et al. 2019, §5.2.1), 0 gives BigGAN-deep's ReLU.
 """
 import keras
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""The "conventional" CIFAR networks of 003 App. D tables 9-10 (PGGAN-like [15], no batch norm).
+"""The "conventional" CIFAR networks of Tao & Wang 2020, App. D tables 9-10 (PGGAN-like, no BN).
 
 For resolution `4 * 2^n` (n = 3 at 32 px) and width w (64), stage widths are
 `c_s = w * 2^(n - s)` (512, 256, 128, 64):
@@ -27,7 +27,7 @@ def _lrelu(x):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class ConventionalGenerator(keras.Model):
-    """003 table 9 (see the module docstring).
+    """Tao & Wang 2020, table 9 (see the module docstring).
 
     Args:
         resolution: `4 * 2^n` (32).
@@ -75,7 +75,7 @@ class ConventionalGenerator(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class ConventionalDiscriminator(keras.Model):
-    """003 table 10; returns `{"logits": [B]}`.
+    """Tao & Wang 2020, table 10; returns `{"logits": [B]}`.
 
     Args:
         resolution: `4 * 2^n` (32).

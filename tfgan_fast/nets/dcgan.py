@@ -1,10 +1,10 @@
-"""The DCGAN-based CIFAR networks of 003 App. D tables 5-6 (unconditional, channels-last).
+"""The DCGAN-based CIFAR networks of Tao & Wang 2020, App. D tables 5-6 (unconditional, NHWC).
 
 G: Dense(z_dim -> 4w * 4 * 4) ReLU -> reshape `[B, 4, 4, 4w]` -> ConvTranspose(4w -> 2w) ReLU
 -> ConvTranspose(2w -> w) ReLU -> ConvTranspose(w -> channels) tanh, each 4x4 stride 2
 (4 -> 8 -> 16 -> 32 px). D: Conv(channels -> w) -> Conv(w -> 2w) -> Conv(2w -> 4w), each 4x4
 stride 2 with LeakyReLU(0.2) (32 -> 16 -> 8 -> 4 px), flatten, Dense(4w * 4 * 4 -> 1).
-003 uses w = 64; other resolutions `4 * 2^n` use n up/down-sampling layers and widths
+Tao & Wang 2020 uses w = 64; other resolutions `4 * 2^n` use n up/down-sampling layers and widths
 `w * 2^(n-1) ... w`. The tables name no normalisation, kernel size or activation: the
 4x4-stride-2 kernels and ReLU / LeakyReLU(0.2) are DCGAN's [27].
 """
@@ -39,7 +39,7 @@ def get_layers(model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class DCGANGenerator(keras.Model):
-    """003 table 5 (see the module docstring).
+    """Tao & Wang 2020, table 5 (see the module docstring).
 
     Args:
         resolution: `4 * 2^n` output size (32).
@@ -86,7 +86,7 @@ class DCGANGenerator(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class DCGANDiscriminator(keras.Model):
-    """003 table 6; returns `{"logits": [B]}`.
+    """Tao & Wang 2020, table 6; returns `{"logits": [B]}`.
 
     Args:
         resolution: `4 * 2^n` input size (32).

@@ -1,10 +1,10 @@
-"""The ResNets of 003 App. D: CIFAR (tables 7-8) and ImageNet 64 px (tables 11-12).
+"""The ResNets of Tao & Wang 2020, App. D: CIFAR (tables 7-8) and ImageNet 64 px (tables 11-12).
 
 These are the networks of Mescheder et al. [20] ("Which training methods for GANs do actually
-converge?"), which 003 says it uses, and differ from `nets/resnet.py`'s SNGAN ResNets (no batch
-norm, LeakyReLU(0.2), pre-activation blocks with a 0.1-scaled residual, nearest-neighbour
-upsampling and 3x3 stride-2 average pooling *between* blocks, a fully connected first/last layer
-on 4x4 maps), so they get their own classes:
+converge?"), which Tao & Wang 2020 says it uses, and differ from `nets/resnet.py`'s SNGAN ResNets
+(no batch norm, LeakyReLU(0.2), pre-activation blocks with a 0.1-scaled residual, nearest-neighbour
+upsampling and 3x3 stride-2 average pooling *between* blocks, a fully connected first/last layer on
+4x4 maps), so they get their own classes:
 
     FARGANResBlock(f_in -> f_hidden -> f_out):
         out = shortcut(x) + 0.1 * conv3x3_1(lrelu(conv3x3_0(lrelu(x))))
@@ -90,7 +90,7 @@ def _check_stages(who, resolution, stage_mults, pooled_stages):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class FARGANResNetGenerator(keras.Model):
-    """003 tables 7 / 11 (defaults: table 7, CIFAR).
+    """Tao & Wang 2020, tables 7 / 11 (defaults: table 7, CIFAR).
 
     Args:
         resolution: must equal `4 * 2^(len(stage_mults) - 1)`.
@@ -145,7 +145,7 @@ class FARGANResNetGenerator(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class FARGANResNetDiscriminator(keras.Model):
-    """003 tables 8 / 12 (defaults: table 8, CIFAR); returns `{"logits": [B]}`.
+    """Tao & Wang 2020, tables 8 / 12 (defaults: table 8, CIFAR); returns `{"logits": [B]}`.
 
     Args:
         resolution: `4 * 2^p` where p = the number of stages before the map reaches 4x4.

@@ -1,10 +1,12 @@
-"""The synthetic-data MLPs of 003 App. D tables 3-4 (the networks of [31]): unconditional.
+"""The unconditional synthetic-data MLPs of Tao & Wang 2020, App. D tables 3-4 (Thanh-Tung et al.
+2019's networks).
 
 G: Dense(z_dim -> width) ReLU, (depth - 1) x [Dense(width -> width) ReLU], Dense(width -> out).
-D: Dense(in -> width) ReLU, (depth - 1) x [Dense(width -> width) ReLU], Dense(width -> 1).
-003 uses width 64, depth 3 (four dense layers) and z_dim 2 on 2-D points. For vector data
-(`resolution=None`) the sample is `[B, channels]` with a linear output layer (as [31]); with an
-image resolution the output is a `tanh` image `[B, resolution, resolution, channels]`.
+D: Dense(in -> width) ReLU, (depth - 1) x [Dense(width -> width) ReLU], Dense(width -> 1). Tao &
+Wang 2020 uses width 64, depth 3 (four dense layers) and z_dim 2 on 2-D points. For vector data
+(`resolution=None`) the sample is `[B, channels]` with a linear output layer (as Thanh-Tung et al.
+2019); with an image resolution the output is a `tanh` image `[B, resolution, resolution,
+channels]`.
 """
 
 import keras
@@ -18,7 +20,7 @@ def check_int(name, value, minimum=1):
 
 
 def check_unconditional(cls, num_classes):
-    """FARGAN's networks are label-free (003): `num_classes` must be 0."""
+    """FARGAN's networks are label-free (Tao & Wang 2020): `num_classes` must be 0."""
     if num_classes:
         raise ValueError(f"{cls} is unconditional; got num_classes={num_classes} (bind "
                          "run.unconditional = True for a labelled data set)")
@@ -27,10 +29,11 @@ def check_unconditional(cls, num_classes):
 def dense(units, fan_in, torch_init, name, activation=None):
     """A Dense layer; with `torch_init`, PyTorch's `nn.Linear` default initialisation.
 
-    PyTorch draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (Keras: Glorot
-    weights, zero biases). 003 / [31] train these MLPs in PyTorch; with Keras' zero biases the
-    discriminator's ReLUs can all switch off under the zero-centred penalty (a constant D, after
-    which G receives no gradient), which the PyTorch initialisation makes much less likely.
+    PyTorch draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (Keras: Glorot weights,
+    zero biases). Tao & Wang 2020 / Thanh-Tung et al. 2019 train these MLPs in PyTorch; with Keras'
+    zero biases the discriminator's ReLUs can all switch off under the zero-centred penalty (a
+    constant D, after which G receives no gradient), which the PyTorch initialisation makes much
+    less likely.
     """
     if not torch_init:
         return keras.layers.Dense(units, activation=activation, name=name)
@@ -53,14 +56,14 @@ def _hidden_layers(model, fan_in, width, depth, torch_init):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class MLPGenerator(keras.Model):
-    """003 table 3.
+    """Tao & Wang 2020, table 3.
 
     Args:
         resolution: None for vector samples `[B, channels]`; an int for `tanh` images.
         channels: output dimension (2 for the 2-D sets) or image channels.
         width: hidden units (64).
         depth: hidden layers (3).
-        z_dim: latent size (2 in 003).
+        z_dim: latent size (2 in Tao & Wang 2020).
         num_classes: must be 0.
         torch_init: PyTorch's default initialisation (see `dense`), as the paper's code.
 
@@ -105,7 +108,7 @@ class MLPGenerator(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class MLPDiscriminator(keras.Model):
-    """003 table 4; returns `{"logits": [B]}` (pre-sigmoid `D0`).
+    """Tao & Wang 2020, table 4; returns `{"logits": [B]}` (pre-sigmoid `D0`).
 
     Args:
         resolution: None for vector inputs; images are flattened.

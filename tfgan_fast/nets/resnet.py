@@ -7,8 +7,8 @@ with `learnable_shortcut="auto"` (1,055,105). Other resolutions add residual blo
 class). The arithmetic of these counts is in `tests/test_nets.py`.
 
 `channel_multipliers` switches to SNGAN's ImageNet layouts (pfnet-research/sngan_projection
-`gen_models/resnet.py`, `dis_models/snresnet.py`), which FastGAN copies layer by layer (000 §4):
-G `(16, 16, 8, 4, 2, 1)` / D `(1, 2, 4, 8, 16, 16)` at 128 px and G `(16, 8, 4, 2, 1)` /
+`gen_models/resnet.py`, `dis_models/snresnet.py`), which FastGAN copies layer by layer (Zhong et al.
+2020, §4): G `(16, 16, 8, 4, 2, 1)` / D `(1, 2, 4, 8, 16, 16)` at 128 px and G `(16, 8, 4, 2, 1)` /
 D `(1, 2, 4, 8, 16)` at 64 px, with width ("ch") 64. `attention_resolution` adds SAGAN's
 self-attention block (32 in G and D at 128 px).
 """

@@ -1,9 +1,9 @@
-"""SN-GAN's "standard CNN" (Miyato et al. 2018, Table 3): the CIFAR model of 004 §5.1 and CS-GAN.
+"""SN-GAN's "standard CNN" (Miyato et al. 2018, Table 3): the CIFAR model of Wu et al. 2019, §5.1.
 
-004 §5.1 ("Experiments with DCGAN on CIFAR") applies LOGAN to the SN-GAN of CS-GAN (Wu et al.
-2019), whose baseline scores (IS 7.42, FID 29.3, 004 Table 2) are those of SN-GAN's standard CNN,
-not of its ResNet (8.22 / 21.7). The model is unconditional in 004; `conditional=True` adds
-conditional BN in G and a projection head in D.
+Wu et al. 2019, §5.1 ("Experiments with DCGAN on CIFAR") applies LOGAN to the SN-GAN of CS-GAN (Wu
+et al. 2019), whose baseline scores (IS 7.42, FID 29.3, Wu et al. 2019, Table 2) are those of
+SN-GAN's standard CNN, not of its ResNet (8.22 / 21.7). The model is unconditional in Wu et al.
+2019; `conditional=True` adds conditional BN in G and a projection head in D.
 
 G: Dense(z -> bw*bw*width) -> BN -> ReLU -> k x [Deconv4x4/2 (channels halve) -> BN -> ReLU]
    -> Conv3x3(-> channels) -> tanh; k = log2(resolution / bw). At CIFAR size (width 512, bw 4)
