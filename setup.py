@@ -5,6 +5,8 @@ import os
 from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = sorted(name[:-3] for name in os.listdir(os.path.join(HERE, "tools"))
+               if name.endswith(".py") and not name.startswith("_"))
 
 
 def _requirements():
@@ -20,17 +22,23 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]),
+    # The repository's top-level gin/ and tools/ install as tfgan_fast.configs (so that a
+    # wheel resolves `include 'base/...'`) and tfgan_fast.tools (`python -m tfgan_fast.tools.X`).
+    packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]) + [
+        "tfgan_fast.configs", "tfgan_fast.tools"],
+    package_dir={"tfgan_fast.configs": "gin", "tfgan_fast.tools": "tools"},
     package_data={"tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"],
                   "tfgan_fast.eval": ["packaged/*.npz", "packaged/*.md",
                                       "packaged/fashion_mnist_classifier/*",
-                                      "packaged/fashion_mnist_classifier/*/*"]},
+                                      "packaged/fashion_mnist_classifier/*/*"],
+                  "tfgan_fast.configs": ["*.gin", "*/*.gin"]},
     include_package_data=True,
     install_requires=_requirements(),
     # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth
     # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
     extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5"],
                     "plot": ["matplotlib>=3.5"]},
-    entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"]},
+    entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"] + [
+        f"tfgan_fast_{tool}=tfgan_fast.tools.{tool}:entry_point" for tool in TOOLS]},
     license="Apache-2.0",
 )

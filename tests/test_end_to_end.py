@@ -11,6 +11,7 @@ import time
 from unittest import mock
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfgan_fast import callbacks
@@ -52,6 +53,7 @@ def _checkpoint_steps(model_dir):
     return [int(p.rsplit("-", 1)[1]) for p in state.all_model_checkpoint_paths]
 
 
+@pytest.mark.slow
 class KillAndResumeTest(tf.test.TestCase):
     """SIGKILL at three random moments (mid-step or mid-save), then the same command: the
     final checkpoint equals the uninterrupted run's bit for bit."""
@@ -156,6 +158,7 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertNotAllClose(older_images, exported)
 
 
+@pytest.mark.slow
 class GracefulStopTest(tf.test.TestCase):
 
     def _stop_after(self, model_dir, steps, min_step, sig):

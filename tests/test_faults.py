@@ -9,12 +9,11 @@ import shutil
 import socket
 import subprocess
 import sys
-from unittest import mock
 
-import numpy as np
+import pytest
 import tensorflow as tf
 
-from tests.test_resume import ROOT, TINY_IMAGES, checkpoint_tensors
+from tests.test_resume import ROOT, TINY_IMAGES
 from tfgan_fast import callbacks
 from tfgan_fast import config
 from tfgan_fast import errors
@@ -225,6 +224,7 @@ class ResumeConfigTest(tf.test.TestCase):
                                 "run.allow_structural_change = True"])
 
 
+@pytest.mark.slow
 class CommandLineErrorTest(tf.test.TestCase):
 
     def _train(self, model_dir, params, extra_flags=()):

@@ -4,6 +4,7 @@ import glob
 import os
 
 import gin
+import pytest
 import tensorflow as tf
 
 from tests.offline import mock_tfds_all
@@ -45,6 +46,7 @@ class GinFilesTest(tf.test.TestCase):
             with self.subTest(path=os.path.basename(path)):
                 config.parse([path], finalize=False)
 
+    @pytest.mark.slow
     def test_every_top_level_file_builds(self):
         for path in TOP_LEVEL:
             with self.subTest(path=os.path.basename(path)):

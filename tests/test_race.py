@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow as tf
 
 from tfgan_fast import race
@@ -130,6 +131,7 @@ class ArithmeticTest(tf.test.TestCase):
                          ["a", "b"])
 
 
+@pytest.mark.slow
 class RaceToolTest(tf.test.TestCase):
 
     def test_bad_arguments_fail_fast_with_one_line(self):

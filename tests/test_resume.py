@@ -12,6 +12,7 @@ import os
 import random
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests import strategies
@@ -56,6 +57,7 @@ def _run(name, model_dir, steps, strategy_fn):
     return result["checkpoint"]
 
 
+@pytest.mark.slow
 class ExactResumeTest(tf.test.TestCase):
 
     def _check(self, name, strategy_fn=None):

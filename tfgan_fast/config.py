@@ -22,8 +22,7 @@ from tfgan_fast import penalties  # noqa: F401
 from tfgan_fast import schedules  # noqa: F401
 # pylint: enable=unused-import
 from tfgan_fast.errors import RunError
-
-GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+from tfgan_fast.gin_files import GIN_DIR
 
 
 class ConfigError(RunError, ValueError):

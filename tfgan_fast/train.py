@@ -14,6 +14,8 @@ import sys
 from absl import app
 from absl import flags
 
+from tfgan_fast import gin_files as gin_files_lib
+
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings, e.g. 'run.train_steps=100'.")
@@ -33,10 +35,12 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.gin_file:
         raise app.UsageError("--gin_file is required (e.g. --gin_file=gin/quickstart.gin)")
-    for path in FLAGS.gin_file:
-        if not os.path.isfile(path):
-            raise app.UsageError(f"--gin_file={path}: no such file")
-    # Imported after flag parsing so that `--help` and flag errors are instant.
+    gin_files = [gin_files_lib.resolve_gin_file(path) for path in FLAGS.gin_file]
+    for path, found in zip(FLAGS.gin_file, gin_files):
+        if found is None:
+            raise app.UsageError(f"--gin_file={path}: no such file (nor a shipped config "
+                                 f"{os.path.join(gin_files_lib.GIN_DIR, path)})")
+    # Imported after the flags are checked so that `--help` and flag errors are instant.
     from tfgan_fast import config  # pylint: disable=import-outside-toplevel
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
@@ -44,7 +48,7 @@ def main(argv):
 
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
     try:
-        config.parse(FLAGS.gin_file, FLAGS.gin_param)
+        config.parse(gin_files, FLAGS.gin_param)
         experiment.run(FLAGS.model_dir)
     except KeyboardInterrupt:
         return 130

@@ -9,13 +9,10 @@ are wall-clock on a shared machine: compare runs made back to back, not across d
 """
 
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch_size", 64, "Images per step.")
@@ -86,5 +83,9 @@ def main(argv):
         print(f"{name} forward+backward: median {median:.1f} ms, best {best:.1f} ms")
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

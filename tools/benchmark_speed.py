@@ -21,14 +21,11 @@ by rounding only).
 """
 
 import os
-import sys
 import tempfile
 import time
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
@@ -289,5 +286,9 @@ def main(argv):
                 print(f"  {name:<40}{seconds:>8.3f}")
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -15,13 +15,10 @@ reused unless --overwrite.
 
 import json
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "cifar10, cifar100, fashion_mnist or quickstart.")
@@ -93,5 +90,9 @@ def _main(argv):
     print(json.dumps(summary, indent=2))
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

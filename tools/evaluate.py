@@ -18,12 +18,9 @@ set) and cached. With a classifier other than Inception every number is labelled
 import json
 import math
 import os
-import sys
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
@@ -192,5 +189,9 @@ def _main(argv):
         print(text)
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -10,12 +10,9 @@ number or a path).
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
@@ -42,5 +39,9 @@ def main(argv):
     print(f"Exported iteration {exp.start_step} of {FLAGS.model_dir} to {path}")
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -71,5 +71,9 @@ def main(argv):
     print(f"kept {keep.size} of {labels.size} images; per class {counts.tolist()}")
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -14,13 +14,9 @@ Needs matplotlib (`pip install 'tfgan_fast[plot]'` or `pip install matplotlib`);
 here, so nothing else in tfgan_fast depends on it.
 """
 
-import os
-import sys
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("metric", "fid", ["fid", "is_mean", "kid"], "Metric on the y-axis.")
@@ -53,5 +49,9 @@ def main(argv):
     print(f"Wrote {path} ({len(curves)} runs, classifier {identity})")
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

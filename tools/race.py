@@ -178,5 +178,9 @@ def _run(race, state, names):
         race.write_results(race_dir, state, FLAGS.baselines, FLAGS.title)
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

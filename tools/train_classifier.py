@@ -13,13 +13,10 @@ Metrics under it are named after it, e.g. "FID (fashion-mnist classifier)".
 """
 
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "fashion_mnist",
@@ -72,5 +69,9 @@ def _digest(model):
     return classifiers.weights_digest(model)
 
 
-if __name__ == "__main__":
+def entry_point():
     app.run(main)
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,27 @@
+"""Where the shipped gin configs are (no TensorFlow import: the CLI checks its flags with it)."""
+
+import importlib.resources
+import os
+
+
+def _gin_dir():
+    """The configs: the repository's `gin/` (a checkout or an editable install), else the copy
+    installed with the package as `tfgan_fast.configs` (a wheel)."""
+    checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+    if os.path.isdir(checkout):
+        return checkout
+    return str(importlib.resources.files("tfgan_fast.configs"))
+
+
+GIN_DIR = _gin_dir()
+
+
+def resolve_gin_file(path):
+    """`path` if it exists, else the shipped config it names (`gin/quickstart.gin` or
+    `quickstart.gin` -> `GIN_DIR/quickstart.gin`), so the README's commands also work from an
+    installed wheel; None if neither exists."""
+    if os.path.isfile(path):
+        return path
+    relative = path[len("gin/"):] if path.startswith("gin/") else path
+    shipped = os.path.join(GIN_DIR, relative)
+    return shipped if os.path.isfile(shipped) else None
