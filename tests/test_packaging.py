@@ -3,6 +3,7 @@ their `include 'base/...'`) and the tools, and works outside the repository."""
 
 import glob
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,20 @@ class WheelTest(tf.test.TestCase):
             # absl prints the help and exits with status 1.
             self.assertIn("--model_dir" if "export" in command[0] else "--race_dir",
                           out.stdout + out.stderr, out.stderr[-3000:])
+
+
+class ReadmeCommandsTest(tf.test.TestCase):
+
+    def test_ci_runs_exactly_the_readmes_test_command(self):
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+            blocks = re.findall(r"```bash\n(.*?)```", f.read(), re.S)
+        self.assertEqual(blocks[0].strip(), "pip install -e . && python -m tfgan_fast.train "
+                         "--gin_file=gin/quickstart.gin --model_dir=runs/quickstart")
+        test_command = blocks[1].strip()
+        self.assertIn("python -m pytest -q tests", test_command)
+        with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as f:
+            ci_lines = [line.strip() for line in f if line.strip()]
+        self.assertEqual(ci_lines[-1], test_command)
 
 
 if __name__ == "__main__":
