@@ -117,7 +117,7 @@ class KillAndResumeTest(tf.test.TestCase):
         steps = self.STEPS
         self.assertEqual(max(_checkpoint_steps(model_dir)), steps)
         self.assertLessEqual(len(_checkpoint_steps(model_dir)), 2)  # keep_checkpoints
-        for name in ("operative_config.gin", "export/saved_model.pb", "train"):
+        for name in ("operative_config.gin", f"export/{steps}/saved_model.pb", "train"):
             self.assertTrue(os.path.exists(os.path.join(model_dir, name)), name)
         self.assertTrue(any(f.endswith(".png") for f in os.listdir(
             os.path.join(model_dir, "samples"))))
@@ -132,7 +132,7 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), steps)
 
         # The exported SavedModel reproduces the restored generator.
-        serve = tf.saved_model.load(os.path.join(model_dir, "export"))
+        serve = tf.saved_model.load(os.path.join(model_dir, "export", str(steps)))
         z = tf.random.stateless_normal([10, trainer.z_dim], seed=[1, 2])
         labels = tf.range(10, dtype=tf.int32)
         exported = serve.signatures["serving_default"](z=z, labels=labels)["images"]
@@ -153,8 +153,9 @@ class KillAndResumeTest(tf.test.TestCase):
             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
         self.assertEqual(out.returncode, 0, (out.stdout + out.stderr)[-3000:])
         self.assertIn(f"Exported iteration {older}", out.stdout)
-        older_images = tf.saved_model.load(out_path).signatures["serving_default"](
-            z=z, labels=labels)["images"]
+        self.assertEqual(os.listdir(out_path), [str(older)])  # TF Serving's layout
+        older_serve = tf.saved_model.load(os.path.join(out_path, str(older)))
+        older_images = older_serve.signatures["serving_default"](z=z, labels=labels)["images"]
         self.assertNotAllClose(older_images, exported)
 
 
@@ -288,7 +289,11 @@ class QuickstartTest(tf.test.TestCase):
         self.assertTrue(os.path.isfile(grid))
         self.assertIn(f"samples (one row per class): {grid}", log)
         self.assertIn(f"tensorboard --logdir {model_dir}", log)
-        self.assertIn(f"-v \"$(realpath {result['export_path']})\":/models/generator/1", log)
+        self.assertEqual(result["export_path"], os.path.join(model_dir, "export", "4"))
+        self.assertIn(f"-v \"$(realpath {os.path.join(model_dir, 'export')})\":/models/generator "
+                      "-e MODEL_NAME=generator tensorflow/serving", log)
+        self.assertIn("the same command with --gin_param=run.train_steps=N (N > 4) resumes at "
+                      "iteration 4", log)
 
 
 class _PoisonedData:

@@ -5,7 +5,7 @@ discriminator classes, the data source, the optimiser factories. `run` owns the 
 global batch, checkpoints (`DIR/checkpoints/ckpt-<iteration>`), TensorBoard (`DIR/train`), sample
 grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the data's shape
 (`DIR/data_spec.json`, so tools rebuild the model without the data) and the export
-(`DIR/export`).
+(`DIR/export/<iteration>/`, TF Serving's layout).
 """
 
 import contextlib
@@ -175,7 +175,8 @@ def run(model_dir,
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
         run_eagerly: run the train step op by op, without tracing it (for debugging, and
             for tests on tiny nets, where tracing costs more than the steps).
-        export_at_end: write the generator SavedModel to `model_dir/export`.
+        export_at_end: write the generator SavedModel to `model_dir/export/<iteration>/` (the
+            newest 3 versions are kept; see `tfgan_fast.export`).
         progress: print a progress bar.
         evaluator: None, or an `eval.Evaluator` (IS / FID / KID) run every `eval_every`
             iterations and at the end; results go to `DIR/metrics.csv`, TensorBoard
@@ -289,8 +290,11 @@ def run(model_dir,
             last_eval = None
         export_path = None
         if export_at_end:
-            export_path = export_lib.export_generator(
-                trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR), z_dim, num_classes)
+            print(f"Exporting the generator to {os.path.join(model_dir, EXPORT_SUBDIR)} ...",
+                  flush=True)
+            export_path = export_lib.export_version(
+                trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR),
+                int(trainer.iteration.numpy()), z_dim, num_classes)
         final_step = int(trainer.iteration.numpy())
         print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
         return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
@@ -312,10 +316,14 @@ def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):
         lines.append(f"  samples (one row per class): {grid}")
     lines.append(f"  curves: tensorboard --logdir {model_dir}")
     if export_path:
+        base = os.path.dirname(export_path)
         lines.append(f"  generator SavedModel: {export_path} (saved_model_cli show --dir "
-                     f"{export_path} --all); serve it with TF Serving: docker run -p 8501:8501 "
-                     f"-v \"$(realpath {export_path})\":/models/generator/1 "
-                     f"-e MODEL_NAME=generator tensorflow/serving")
+                     f"{export_path} --all)")
+        lines.append(f"  serve it (README, \"Serving with TF Serving\"): docker run -p 8501:8501 "
+                     f"-v \"$(realpath {base})\":/models/generator -e MODEL_NAME=generator "
+                     "tensorflow/serving")
+    lines.append(f"  train longer: the same command with --gin_param=run.train_steps=N (N > "
+                 f"{step}) resumes at iteration {step}")
     return "\n".join(lines)
 
 

@@ -88,17 +88,21 @@ def _load_saved_model():
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from tfgan_fast.algorithms import base  # pylint: disable=import-outside-toplevel
 
-    serve = tf.saved_model.load(FLAGS.saved_model).signatures["serving_default"]
-    z_dim = int(serve.structured_input_signature[1]["z"].shape[1])
+    from tfgan_fast import export  # pylint: disable=import-outside-toplevel
+
+    path = export.resolve_saved_model(FLAGS.saved_model)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    inputs = serve.structured_input_signature[1]
+    z_dim = int(inputs["z"].shape[1])
 
     def sample_fn(z, labels):
-        if labels is None:  # unconditional: the signature still takes labels
-            labels = tf.zeros([tf.shape(z)[0]], tf.int32)
+        if "labels" not in inputs:  # an unconditional model takes z alone
+            return serve(z=z)["images"]
         return serve(z=z, labels=labels)["images"]
 
     sampler = base.uniform_latents if FLAGS.latent == "uniform" else base.normal_latents
     return sample_fn, z_dim, FLAGS.num_classes, sampler, {
-        "saved_model": os.path.abspath(FLAGS.saved_model)}, None, None
+        "saved_model": os.path.abspath(path)}, None, None
 
 
 def _line(result, classifier):

@@ -17,7 +17,8 @@ from absl import flags
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
 flags.DEFINE_string("checkpoint", None, "Step number or checkpoint path (default: newest).")
-flags.DEFINE_string("output", None, "Where to write the SavedModel.")
+flags.DEFINE_string("output", None, "Export base directory: the SavedModel goes to "
+                    "OUTPUT/<iteration>/, the layout TF Serving's --model_base_path reads.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings applied after the run's config.")
 flags.mark_flags_as_required(["model_dir", "output"])
 
@@ -34,8 +35,8 @@ def main(argv):
     if exp.start_step == 0 and not FLAGS.checkpoint:
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} has no checkpoint to export")
     trainer = exp.trainer
-    path = export.export_generator(trainer.generator, FLAGS.output, trainer.z_dim,
-                                   trainer.num_classes)
+    path = export.export_version(trainer.generator, FLAGS.output, exp.start_step,
+                                 trainer.z_dim, trainer.num_classes, keep=0)
     print(f"Exported iteration {exp.start_step} of {FLAGS.model_dir} to {path}")
 
 
