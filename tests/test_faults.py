@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -230,7 +231,8 @@ class CommandLineErrorTest(tf.test.TestCase):
     def _train(self, model_dir, params, extra_flags=()):
         cmd = [sys.executable, "-m", "tfgan_fast.train", f"--gin_file={FASTGAN}",
                f"--model_dir={model_dir}"] + [f"--gin_param={p}" for p in params]
-        env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the user's default: quiet logs
         return subprocess.run(cmd + list(extra_flags), cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=300, check=False)
 
@@ -247,6 +249,17 @@ class CommandLineErrorTest(tf.test.TestCase):
                                    r".*\(--traceback shows where\)$")
         self.assertNotIn("Traceback (most recent call last)", out.stderr)
         os.remove(os.path.join(model_dir, rundir.LOCK_FILE))
+        # A whole run says what it does and nothing else: no TensorFlow banner, no C++ or absl
+        # log lines (the saver's, the export's).
+        out = self._train(model_dir, TINY_IMAGES + ["run.train_steps = 2",
+                                                    "run.export_at_end = True"])
+        self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+        log = out.stdout + out.stderr
+        noise = [line for line in log.splitlines()
+                 if re.match(r"^[IWEF]\d{4} |^WARNING: All log messages|.*oneDNN|.*cuda", line)]
+        self.assertEqual(noise, [])
+        self.assertIn("Numeric policy:", log)
+        self.assertIn("Exporting the generator to", log)
         out = self._train(model_dir, TINY_IMAGES + ["run.train_steps = -1"], ["--traceback"])
         self.assertEqual(out.returncode, 1)
         self.assertIn("Traceback (most recent call last)", out.stderr)

@@ -4,7 +4,10 @@ Gin locks its config after parsing, so every module that defines configurables i
 before `parse_config_files_and_bindings`.
 """
 
+import difflib
+import inspect
 import os
+import re
 
 import gin
 
@@ -29,11 +32,44 @@ class ConfigError(RunError, ValueError):
     """A gin file or binding could not be parsed; the message names it."""
 
 
+def _parameters(name):
+    """The parameter names of the configurable `name` (empty if unknown)."""
+    try:
+        configurable = gin.config._REGISTRY.get_match(name)  # pylint: disable=protected-access
+        return list(inspect.signature(configurable.wrapped).parameters)
+    except Exception:  # pylint: disable=broad-except  # only a hint
+        return []
+
+
+def _configurable_names():
+    selectors = gin.config._REGISTRY._selector_map  # pylint: disable=protected-access
+    return sorted({selector.split(".")[-1] for selector in selectors})
+
+
+def hint(message):
+    """A suggestion for gin's error `message`: the parameter or configurable the user probably
+    meant, or how to write a string value; "" when there is none."""
+    m = re.search(r"Configurable '([\w.]+)' doesn't have a parameter named '(\w+)'", message)
+    if m:
+        close = difflib.get_close_matches(m.group(2), _parameters(m.group(1)), n=1)
+        return f" Did you mean '{m.group(1)}.{close[0]}'?" if close else ""
+    m = re.search(r"No configurable matching (?:reference )?'@?([\w./]+)'", message)
+    if m:
+        close = difflib.get_close_matches(m.group(1).split("/")[-1], _configurable_names(), n=1)
+        return f" Did you mean '{close[0]}'?" if close else ""
+    m = re.search(r"Failed to parse token '([^']*)'", message)
+    if m:
+        return (f" Strings must be quoted in gin: '{m.group(1)}' (e.g. --gin_param=\"run.x = "
+                f"'{m.group(1)}'\"); references are written @Name, macros %NAME.")
+    return ""
+
+
 def parse(gin_files=(), gin_params=(), finalize=True):
     """Parses gin files (relative includes resolve against the repo's `gin/` too) and bindings.
 
     Raises:
-        ConfigError: naming the file or binding gin rejected and gin's own reason.
+        ConfigError: naming the file or binding gin rejected, gin's own reason and, where it can
+            tell, what was probably meant.
     """
     gin.clear_config()
     # `include 'base/x.gin'` resolves against gin/ before the working directory (gin logs an
@@ -49,4 +85,5 @@ def parse(gin_files=(), gin_params=(), finalize=True):
     except (ValueError, KeyError, SyntaxError, IOError) as e:
         where = f"gin files {list(gin_files)}" + (
             f" / --gin_param {list(gin_params)}" if gin_params else "")
-        raise ConfigError(f"bad gin configuration in {where}: {e}") from e
+        reason = " ".join(str(e).split())
+        raise ConfigError(f"bad gin configuration in {where}: {reason}.{hint(reason)}") from e

@@ -265,7 +265,7 @@ def run_training(cmd, log_path, on_progress=None):
         `(exit code, what went wrong)`: the last `SomeError: message` line of the output, else
         its last line that is not a progress bar.
     """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
+    env = dict(os.environ)
     last, error = "", ""
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(cmd)}\n")

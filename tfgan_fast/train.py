@@ -4,17 +4,25 @@ r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --mod
 (`--gin_param='run.train_steps=100'`). Rerunning the same command resumes from `DIR`.
 Errors raised on purpose (bad config, missing data, NaN, a locked directory, a failed
 checkpoint write, an incompatible checkpoint) print one line and exit with status 1;
-`--traceback` shows the full trace.
+`--traceback` shows the full trace. TensorFlow's C++ and INFO logs are off unless
+`TF_CPP_MIN_LOG_LEVEL` is set or absl's `--verbosity` (e.g. `-v 0`) is given.
 """
 
+import difflib
 import os
 import signal
 import sys
 
-from absl import app
-from absl import flags
+from tfgan_fast import quiet
 
-from tfgan_fast import gin_files as gin_files_lib
+quiet.quiet_tensorflow()  # before anything imports TensorFlow
+
+# pylint: disable=wrong-import-position
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from tfgan_fast import gin_files as gin_files_lib  # noqa: E402
+# pylint: enable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
@@ -30,7 +38,25 @@ def _sigterm_to_exit(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _parse_flags(argv):
+    """absl's flag parsing, with a hint for a gin setting passed as a flag."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        message = f"FATAL Flags parsing error: {e}"
+        if isinstance(e, flags.UnrecognizedFlagError):
+            name = e.flagname
+            close = difflib.get_close_matches(name, list(FLAGS), n=1)
+            message += (f". Gin settings are not flags: pass --gin_param='run.{name} = VALUE' "
+                        f"(or 'Configurable.{name} = VALUE')"
+                        + (f"; or did you mean --{close[0]}?" if close else ""))
+        print(message, file=sys.stderr)
+        print("Pass --helpshort or --helpfull to see help on flags.", file=sys.stderr)
+        sys.exit(1)
+
+
 def main(argv):
+    quiet.quiet_python_logs(argv)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.gin_file:
@@ -64,7 +90,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import time
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch_size", 64, "Images per step.")
 flags.DEFINE_integer("width", 128, "Feature maps of G and D.")
@@ -39,6 +41,8 @@ def _time(fn, steps):
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     del argv
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel

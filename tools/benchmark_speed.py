@@ -27,6 +27,8 @@ import time
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
                           "--methods, overrides applied after each method's own file.")
@@ -243,6 +245,8 @@ def _compare_methods():
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     del argv
     if FLAGS.methods:
         _compare_methods()

@@ -20,6 +20,8 @@ import time
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "cifar10, cifar100, fashion_mnist or quickstart.")
 flags.DEFINE_string("split", "train", "Data split.")
@@ -44,6 +46,8 @@ flags.mark_flags_as_required(["dataset"])
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     from tfgan_fast.data import DataError  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import ClassifierError  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import StatsError  # pylint: disable=import-outside-toplevel

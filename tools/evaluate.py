@@ -22,6 +22,8 @@ import os
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
 flags.DEFINE_string("checkpoint", None, "With --model_dir: step number or checkpoint path "
@@ -119,6 +121,8 @@ def _line(result, classifier):
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     from tfgan_fast.data import DataError  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import ClassifierError  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import StatsError  # pylint: disable=import-outside-toplevel

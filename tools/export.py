@@ -14,6 +14,8 @@ import os
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
 flags.DEFINE_string("checkpoint", None, "Step number or checkpoint path (default: newest).")
@@ -24,6 +26,8 @@ flags.mark_flags_as_required(["model_dir", "output"])
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     del argv
     if not os.path.isfile(os.path.join(FLAGS.model_dir, "operative_config.gin")):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir}: no operative_config.gin there; "

@@ -27,10 +27,8 @@ The gin macro `TRAIN_STEPS` is bound to each config's iteration count (see gin/f
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
+from absl import app
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("race_dir", None, "Directory of the race (one subdirectory per config).")
@@ -95,6 +93,9 @@ def main(argv):
     if len(argv) > 1:
         _fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
+    from tfgan_fast import quiet  # pylint: disable=import-outside-toplevel
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     # Imported after the flags are checked, so bad arguments fail in well under a second.
     from tfgan_fast import race  # pylint: disable=import-outside-toplevel
 

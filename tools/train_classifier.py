@@ -18,6 +18,8 @@ import time
 from absl import app
 from absl import flags
 
+from tfgan_fast import quiet
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "fashion_mnist",
                     "fashion_mnist, cifar10, cifar100 (anything with train and test splits).")
@@ -35,6 +37,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the initialisation and data order.")
 
 
 def main(argv):
+    quiet.quiet_tensorflow()
+    quiet.quiet_python_logs()
     del argv
     from tfgan_fast.eval import small_classifier  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import stats  # pylint: disable=import-outside-toplevel
