@@ -48,6 +48,8 @@ class ExportTest(tf.test.TestCase):
         self.assertIsNone(spec["z"].shape.rank)  # shapes are checked inside, with messages
         self.assertEqual(spec["z"].dtype, tf.float32)
         self.assertIsNone(spec["labels"].shape.rank)
+        self.assertEqual(export.read_metadata(self.path),
+                         {"z_dim": 8, "num_classes": 5, "image_shape": [32, 32, 3]})
         self.assertEqual(spec["labels"].dtype, tf.int32)
 
     def test_png_signature_encodes_each_row_as_uint8_png(self):

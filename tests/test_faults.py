@@ -17,6 +17,7 @@ import tensorflow as tf
 from tests.test_resume import ROOT, TINY_IMAGES
 from tfgan_fast import callbacks
 from tfgan_fast import config
+from tfgan_fast import data as data_lib
 from tfgan_fast import errors
 from tfgan_fast import experiment
 from tfgan_fast import rundir
@@ -223,6 +224,20 @@ class ResumeConfigTest(tf.test.TestCase):
                                     r"shape.*another width, network or algorithm"):
             _run(model_dir, 3, ["ResNetGenerator.width = 16",
                                 "run.allow_structural_change = True"])
+
+
+class DataErrorNamesTheUsersSourceTest(tf.test.TestCase):
+
+    def test_missing_training_data_is_reported_for_the_training_source(self):
+        """The evaluator's copy of the data is built after the training data, so a data set
+        that is not there is reported as the one the user configured, not the evaluator's."""
+        config.parse([os.path.join(ROOT, "gin", "fastgan_cifar.gin")], [
+            f"TFDSImages.data_dir = '{self.get_temp_dir()}'", "TFDSImages.download = False"])
+        with self.assertRaises(data_lib.DataError) as cm:
+            experiment.run(os.path.join(self.get_temp_dir(), "run"))
+        message = str(cm.exception)
+        self.assertIn("TFDS data set 'cifar10' is not prepared", message)
+        self.assertNotIn("scope 'eval'", message)
 
 
 @pytest.mark.slow

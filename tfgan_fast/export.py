@@ -15,6 +15,8 @@ Signatures (conditional models; an unconditional model has no `labels` input):
 * `png(z, labels)`: output `images_png_bytes` string `[N]`, one PNG per row (uint8); TF
   Serving's REST API returns such `_bytes` outputs as `{"b64": "..."}`.
 
+`assets.extra/tfgan_fast.json` holds `z_dim`, `num_classes` and `image_shape` for clients.
+
 Bad inputs fail with one line naming the input, what it must be and what it was: a wrong `z`
 width or rank, labels that are not a vector, labels out of range, different batch sizes, a
 non-finite `z`. The signatures declare the inputs' dtypes but not their shapes, which the graph
@@ -22,6 +24,7 @@ checks itself. A wrong dtype is refused by TensorFlow before the graph runs (its
 expected and the received dtype). An empty batch gives an empty `[0, H, W, C]` batch.
 """
 
+import json
 import os
 import re
 import shutil
@@ -32,6 +35,8 @@ import tensorflow as tf
 from tfgan_fast import fileio
 
 PNG_OUTPUT = "images_png_bytes"
+# z's width, the class count and the image shape, beside the SavedModel.
+METADATA = os.path.join("assets.extra", "tfgan_fast.json")
 _VERSION = re.compile(r"^\d+$")
 
 
@@ -139,7 +144,22 @@ def export_generator(generator, path, z_dim, num_classes):
     archive = keras.export.ExportArchive()
     for name, (fn, signature) in serving.endpoints().items():
         archive.add_endpoint(name=name, fn=fn, input_signature=signature)
-    return fileio.replace_dir_atomically(path, lambda tmp: archive.write_out(tmp, verbose=False))
+
+    def write(tmp):
+        archive.write_out(tmp, verbose=False)
+        # What the shape-free signatures do not say, for clients (TF Serving ignores it).
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, METADATA), "w", encoding="utf-8") as f:
+            json.dump({"z_dim": int(z_dim), "num_classes": int(num_classes),
+                       "image_shape": list(serving.image_shape)}, f)
+
+    return fileio.replace_dir_atomically(path, write)
+
+
+def read_metadata(path):
+    """`{"z_dim", "num_classes", "image_shape"}` of an exported SavedModel."""
+    with open(os.path.join(path, METADATA), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def versions(base_dir):

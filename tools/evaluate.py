@@ -95,7 +95,7 @@ def _load_saved_model():
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
-    z_dim = int(inputs["z"].shape[1])
+    z_dim = export.read_metadata(path)["z_dim"]
 
     def sample_fn(z, labels):
         if "labels" not in inputs:  # an unconditional model takes z alone

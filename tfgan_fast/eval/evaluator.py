@@ -6,7 +6,7 @@
     # {"is_mean": ..., "is_std": ..., "fid": ..., "kid": ..., "classifier": "...", ...}
 
 Gin: `Evaluator.classifier = @SavedModelClassifier()` with `SavedModelClassifier.path = '...'`,
-`Evaluator.real_data = @eval/FashionMNIST()` with `eval/FashionMNIST.augment = False`.
+`Evaluator.real_data = @eval/FashionMNIST` with `eval/FashionMNIST.augment = False`.
 """
 
 import time
@@ -53,7 +53,8 @@ class Evaluator:
         splits: IS splits.
         batch_size: images per generator / classifier call.
         real_stats_path: a `.npz` written by `stats.save_stats` (tools/compute_fid_stats.py).
-        real_data: a data source with `augment=False`; its statistics are computed once and cached
+        real_data: a data source with `augment=False`, or a factory of one (built when the
+            evaluator is prepared); its statistics are computed once and cached
             (used when `real_stats_path` is None).
         real_split: the split name of `real_data` (cache key).
         real_max_images: limit the real images (default all).
@@ -128,6 +129,10 @@ class Evaluator:
                     f"{self.real_stats_path} has no per-class statistics, needed for "
                     "intra_class (tools/compute_fid_stats.py --per_class)")
         elif self.real_data is not None:
+            if callable(self.real_data) and not hasattr(self.real_data, "make"):
+                # A factory (`@eval/TFDSImages` without parentheses): built here, after the
+                # training data, so that a missing data set is reported as the user's source.
+                self.real_data = self.real_data()
             record, _ = stats_lib.load_or_compute(
                 self.real_data, classifier, self.real_split, cache_dir=self.stats_cache_dir,
                 max_images=self.real_max_images, batch_size=self.real_batch_size,
