@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfgan_fast import errors
 from tfgan_fast import rundir
+from tfgan_fast import textstrip
 from tfgan_fast.errors import RunError
 
 
@@ -128,11 +129,13 @@ class SummaryCallback(keras.callbacks.Callback):
     """TensorBoard scalars (means over the last `every` iterations) and a sample grid.
 
     The grid uses a fixed set of latents, one row per class (up to `max_rows` classes), so the
-    same cells can be compared across steps; it is also written as PNG under `samples/`.
+    same cells can be compared across steps; it is also written as PNG under `samples/`, with
+    the class names on the left of the rows when the data set has them (`class_names`).
+    Every scalar gets a one-line description in TensorBoard (`SCALAR_DESCRIPTIONS`).
     """
 
     def __init__(self, log_dir, every, sample_fn, z_dim, num_classes, seed=0, max_rows=10,
-                 cols=10):
+                 cols=10, class_names=None):
         super().__init__()
         self.every = int(every)
         self.writer = tf.summary.create_file_writer(log_dir)
@@ -143,6 +146,7 @@ class SummaryCallback(keras.callbacks.Callback):
         self.z = tf.random.stateless_normal([rows * cols, z_dim], seed=[seed, 7])
         self.labels = (tf.repeat(tf.range(rows, dtype=tf.int32), cols)
                        if num_classes else None)
+        self.row_names = list(class_names)[:rows] if num_classes and class_names else None
         self._sums, self._count = {}, 0
         self._t0 = None
 
@@ -163,13 +167,18 @@ class SummaryCallback(keras.callbacks.Callback):
     def write(self, step):
         with self.writer.as_default(step=step):
             for name, total in self._sums.items():
-                tf.summary.scalar(_tag(name), total / max(self._count, 1))
+                tf.summary.scalar(_tag(name), total / max(self._count, 1),
+                                  description=describe(name))
             elapsed = time.time() - self._t0
             if step > self._step0 and elapsed > 0:
-                tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed)
+                tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed,
+                                  description="Training iterations per second since the run "
+                                              "(re)started.")
             samples = self.sample_fn(self.z, self.labels).numpy()
             # Vector samples (2-D points) have no grid; eval/synthetic.py plots them.
             grid = image_grid(samples, self.rows) if samples.ndim == 4 else None
+            if grid is not None and self.row_names:
+                grid = textstrip.label_rows(grid, self.row_names, samples.shape[1])
             if grid is not None:
                 tf.summary.image("samples", grid[None], max_outputs=1)
         self.writer.flush()
@@ -182,6 +191,43 @@ class SummaryCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._count:
             self.write(_iteration(self.model))
+
+
+# One line per logged scalar, shown by TensorBoard beside the curve. All are means over the
+# iterations since the last summary (of this replica's rows).
+SCALAR_DESCRIPTIONS = {
+    "d_loss": "D's loss: the real part plus the fake part (plus its penalty), minimised by D.",
+    "d_loss_real": "D's loss on the real images (perturbed ones for FastGAN / RobGAN).",
+    "d_loss_fake": "D's loss on the generated images.",
+    "d_real_adv": "The adversarial term of D's loss on reals (e.g. hinge relu(1 - D(x))).",
+    "d_real_class": "Cross-entropy of D's class head on the reals' labels (AC heads).",
+    "d_fake_adv": "The adversarial term of D's loss on fakes (e.g. hinge relu(1 + D(G(z)))).",
+    "d_fake_kl": "FastGAN: KL between uniform and D's class prediction on fakes (eq. 13).",
+    "d_fake_class": "Cross-entropy of D's class head on the fakes' labels (ACGAN-style).",
+    "d_real_acc": "Share of reals D scores as real (logit > 0).",
+    "d_fake_acc": "Share of fakes D scores as fake (logit < 0).",
+    "d_penalty": "FARGAN / 0GP: the zero-centred gradient penalty, weighted.",
+    "d_real_logit": "Mean adversarial logit of D on the positives (reals and fakes as real).",
+    "d_fake_logit": "Mean adversarial logit of D on the fakes.",
+    "d_far_logit": "FARGAN: mean logit of the fakes counted as real (the lowest scored).",
+    "d_candidate_logit": "FARGAN: mean logit of all candidate fakes scored for selection.",
+    "d_latent_penalty": "LOGAN: the latent-step penalty R_z added to D's loss.",
+    "g_loss": "G's loss, minimised by G.",
+    "g_adv": "The adversarial term of G's loss (e.g. -D(G(z)) for hinge).",
+    "g_class": "Cross-entropy of D's class head on G's samples for their labels (AC heads).",
+    "g_latent_penalty": "LOGAN: the latent-step penalty R_z added to G's loss.",
+    "class_acc_real": "Accuracy of D's class head on the real images.",
+    "delta_l2": "FastGAN: mean L2 norm of the persistent perturbation, per image.",
+    "delta_linf": "FastGAN: largest perturbation of a pixel (at most epsilon).",
+    "lr_d": "D's learning rate.",
+    "lr_g": "G's learning rate.",
+}
+
+
+def describe(name):
+    """The TensorBoard description of a logged scalar (a generic one for unknown names)."""
+    return SCALAR_DESCRIPTIONS.get(name, f"{name}: a training log of the algorithm (mean over "
+                                         "the iterations since the last summary).")
 
 
 def _tag(name):

@@ -362,7 +362,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         checkpointer,
         callbacks_lib.SummaryCallback(
             os.path.join(exp.model_dir, "train"), summary_every, generate, trainer.z_dim,
-            trainer.num_classes, seed=seed),
+            trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None)),
     ]
     if evaluator is not None:
         cbs.append(eval_lib.EvaluationCallback(

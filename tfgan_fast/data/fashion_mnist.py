@@ -17,6 +17,8 @@ _FILES = {
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 _NUM_CLASSES = 10
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot")
 # Largest growth handled by padding instead of resizing: 28 -> 32 is the usual way to feed
 # MNIST-like data to 32-px GAN architectures without blurring the digits/garments.
 _MAX_PAD = 4
@@ -107,6 +109,10 @@ class _IDXImages:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self._resolution, self._resolution, 1)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return CLASS_NAMES
 
     @property
     def name(self) -> str:

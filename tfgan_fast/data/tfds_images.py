@@ -189,6 +189,11 @@ class TFDSImages:
         return bool(self._in_memory_choice)
 
     @property
+    def class_names(self):
+        """The label names TFDS records (e.g. CIFAR-10's "airplane", ...)."""
+        return tuple(self._builder.info.features[self._label_key].names)
+
+    @property
     def exact_resume(self) -> bool:
         return self.in_memory
 

@@ -1,0 +1,63 @@
+"""What a run shows: labelled sample grids and described TensorBoard scalars."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+from tfgan_fast import callbacks
+from tfgan_fast import textstrip
+from tfgan_fast.data import fashion_mnist
+
+
+class TextStripTest(tf.test.TestCase):
+
+    def test_glyphs_and_row_labels(self):
+        mask = textstrip.render("I-1")
+        self.assertEqual(mask.shape, (7, 17))
+        np.testing.assert_array_equal(mask[:, :5], [[0, 1, 1, 1, 0]] + [[0, 0, 1, 0, 0]] * 5
+                                      + [[0, 1, 1, 1, 0]])
+        np.testing.assert_array_equal(mask[3, 6:11], [1, 1, 1, 1, 1])  # the hyphen
+        grid = np.full([64, 40, 1], 128, np.uint8)
+        out = textstrip.label_rows(grid, ["Bag", "Trouser"], row_height=32)
+        width = textstrip.ADVANCE * len("Trouser") + 3
+        self.assertEqual(out.shape, (64, width + 40, 1))
+        np.testing.assert_array_equal(out[:, width:], grid)  # the grid itself is untouched
+        strip = out[:, :width, 0]
+        self.assertEqual(set(np.unique(strip)), {0, 255})
+        ink_rows = np.nonzero(strip.max(axis=1))[0]
+        self.assertTrue(set(ink_rows) <= set(range(12, 19)) | set(range(44, 51)))  # centred
+        self.assertEqual(int(strip[12:19, 2:2 + 17].astype(bool).sum()),
+                         int(textstrip.render("BAG").sum()))
+
+
+class SummaryCallbackTest(tf.test.TestCase):
+
+    def test_labelled_grid_and_scalar_descriptions(self):
+        log_dir = os.path.join(self.get_temp_dir(), "train")
+        cb = callbacks.SummaryCallback(
+            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]), z_dim=4,
+            num_classes=10, class_names=fashion_mnist.CLASS_NAMES, cols=3)
+        cb.set_model(type("M", (), {"iteration": tf.Variable(0, dtype=tf.int64)})())
+        cb.on_train_begin()
+        for step in (1, 2):
+            cb.model.iteration.assign(step)
+            cb.on_train_batch_end(step, {"d_loss": 1.0, "d_fake_kl": 0.5, "my_new_log": 2.0})
+        png = tf.io.decode_png(tf.io.read_file(
+            os.path.join(self.get_temp_dir(), "samples", "step_00000002.png"))).numpy()
+        strip = textstrip.ADVANCE * len("T-shirt/top") + 3  # the longest of the ten names
+        self.assertEqual(png.shape, (80, strip + 24, 1))
+        self.assertGreater(int(png[:, :strip].max()), 0)  # the names are drawn
+        ea = event_accumulator.EventAccumulator(log_dir, size_guidance={"tensors": 0})
+        ea.Reload()
+        described = {tag: ea.SummaryMetadata(tag).summary_description
+                     for tag in ea.Tags()["tensors"] if tag != "samples"}
+        self.assertEqual(described["d/d_fake_kl"], callbacks.SCALAR_DESCRIPTIONS["d_fake_kl"])
+        self.assertIn("KL between uniform", described["d/d_fake_kl"])
+        self.assertIn("my_new_log: a training log", described["my_new_log"])
+        self.assertTrue(all(described.values()), described)
+
+
+if __name__ == "__main__":
+    tf.test.main()
