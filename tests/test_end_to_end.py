@@ -153,6 +153,14 @@ class KillAndResumeTest(tf.test.TestCase):
             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
         self.assertEqual(out.returncode, 0, (out.stdout + out.stderr)[-3000:])
         self.assertIn(f"Exported iteration {older}", out.stdout)
+        missing = subprocess.run(
+            [sys.executable, "tools/export.py", f"--model_dir={model_dir}", "--checkpoint=999",
+             f"--output={out_path}"], cwd=ROOT, env=_env(), capture_output=True, text=True,
+            timeout=600)
+        self.assertEqual(missing.returncode, 1)
+        self.assertNotIn("Traceback", missing.stderr)
+        self.assertRegex(missing.stderr, r"FileNotFoundError: checkpoint '.*ckpt-999' does not "
+                                         r"exist \(known: .*ckpt-\d+.*\) \(--traceback shows where\)")
         self.assertEqual(os.listdir(out_path), [str(older)])  # TF Serving's layout
         older_serve = tf.saved_model.load(os.path.join(out_path, str(older)))
         older_images = older_serve.signatures["serving_default"](z=z, labels=labels)["images"]

@@ -11,9 +11,9 @@ are wall-clock on a shared machine: compare runs made back to back, not across d
 import os
 import time
 
-from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -42,7 +42,6 @@ def _time(fn, steps):
 
 def main(argv):
     quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
     del argv
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -88,7 +87,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

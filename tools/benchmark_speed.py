@@ -27,6 +27,7 @@ import time
 from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -246,7 +247,6 @@ def _compare_methods():
 
 def main(argv):
     quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
     del argv
     if FLAGS.methods:
         _compare_methods()
@@ -291,7 +291,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

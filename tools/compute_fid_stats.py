@@ -17,9 +17,9 @@ import json
 import os
 import time
 
-from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -46,20 +46,8 @@ flags.mark_flags_as_required(["dataset"])
 
 
 def main(argv):
-    quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
-    from tfgan_fast.data import DataError  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.eval import ClassifierError  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.eval import StatsError  # pylint: disable=import-outside-toplevel
-    try:
-        _main(argv)
-    except (ClassifierError, StatsError, DataError) as e:
-        # These messages say what to do; a traceback would bury them.
-        raise SystemExit(f"error: {e}") from None
-
-
-def _main(argv):
     del argv
+    quiet.quiet_tensorflow()
     from tfgan_fast.eval import classifiers  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import stats  # pylint: disable=import-outside-toplevel
 
@@ -95,7 +83,7 @@ def _main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import os
 from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -121,20 +122,8 @@ def _line(result, classifier):
 
 
 def main(argv):
-    quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
-    from tfgan_fast.data import DataError  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.eval import ClassifierError  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.eval import StatsError  # pylint: disable=import-outside-toplevel
-    try:
-        _main(argv)
-    except (ClassifierError, StatsError, DataError) as e:
-        # These messages say what to do; a traceback would bury them.
-        raise SystemExit(f"error: {e}") from None
-
-
-def _main(argv):
     del argv
+    quiet.quiet_tensorflow()
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
         raise app.UsageError("pass exactly one of --model_dir and --saved_model")
     if FLAGS.latent_steps < 0:
@@ -198,7 +187,7 @@ def _main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import os
 from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -27,7 +28,6 @@ flags.mark_flags_as_required(["model_dir", "output"])
 
 def main(argv):
     quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
     del argv
     if not os.path.isfile(os.path.join(FLAGS.model_dir, "operative_config.gin")):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir}: no operative_config.gin there; "
@@ -45,7 +45,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ same inputs and flags give byte-identical files.
 import hashlib
 import os
 
-from absl import app
 from absl import flags
+
+from tfgan_fast import cli
 import numpy as np
 
 from tfgan_fast.data import fashion_mnist
@@ -72,7 +73,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ here, so nothing else in tfgan_fast depends on it.
 from absl import app
 from absl import flags
 
+from tfgan_fast import cli
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("metric", "fid", ["fid", "is_mean", "kid"], "Metric on the y-axis.")
 flags.DEFINE_enum("x", "seconds", ["seconds", "steps", "images"], "Quantity on the x-axis.")
@@ -50,7 +52,7 @@ def main(argv):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ The gin macro `TRAIN_STEPS` is bound to each config's iteration count (see gin/f
 import os
 import sys
 
-from absl import app
 from absl import flags
+
+from tfgan_fast import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("race_dir", None, "Directory of the race (one subdirectory per config).")
@@ -93,9 +94,6 @@ def main(argv):
     if len(argv) > 1:
         _fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
-    from tfgan_fast import quiet  # pylint: disable=import-outside-toplevel
-    quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
     # Imported after the flags are checked, so bad arguments fail in well under a second.
     from tfgan_fast import race  # pylint: disable=import-outside-toplevel
 
@@ -108,6 +106,8 @@ def main(argv):
     except race.RaceError as e:
         _fail(str(e))
     names = [c.name for c in configs]
+    from tfgan_fast import quiet  # pylint: disable=import-outside-toplevel
+    quiet.quiet_tensorflow()  # the timing imports TensorFlow
     if not FLAGS.report_only:
         _run(race, state, names)
     table, summaries = race.write_results(FLAGS.race_dir, state, FLAGS.baselines, FLAGS.title)
@@ -180,7 +180,7 @@ def _run(race, state, names):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ Metrics under it are named after it, e.g. "FID (fashion-mnist classifier)".
 import os
 import time
 
-from absl import app
 from absl import flags
 
+from tfgan_fast import cli
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -38,7 +38,6 @@ flags.DEFINE_integer("seed", 0, "Seed of the initialisation and data order.")
 
 def main(argv):
     quiet.quiet_tensorflow()
-    quiet.quiet_python_logs()
     del argv
     from tfgan_fast.eval import small_classifier  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import stats  # pylint: disable=import-outside-toplevel
@@ -74,7 +73,7 @@ def _digest(model):
 
 
 def entry_point():
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":
