@@ -368,11 +368,17 @@ class FailureTest(tf.test.TestCase):
         self.assertEqual(_checkpoint_steps(model_dir), [])
 
     def test_bad_gin_binding_names_it(self):
-        with self.assertRaisesRegex(config.ConfigError, "trian_steps"):
-            config.parse([os.path.join(ROOT, "gin/quickstart.gin")], ["run.trian_steps = 5"])
+        quickstart = [os.path.join(ROOT, "gin/quickstart.gin")]
+        with self.assertRaisesRegex(config.ConfigError,
+                                    r"trian_steps.*Did you mean 'run\.train_steps'\?$"):
+            config.parse(quickstart, ["run.trian_steps = 5"])
         with self.assertRaisesRegex(config.ConfigError, "NoSuchGAN"):
-            config.parse([os.path.join(ROOT, "gin/quickstart.gin")],
-                         ["run.algorithm = @NoSuchGAN"])
+            config.parse(quickstart, ["run.algorithm = @NoSuchGAN"])
+        with self.assertRaisesRegex(config.ConfigError, r"@FastGNA.*Did you mean 'FastGAN'\?$"):
+            config.parse(quickstart, ["run.algorithm = @FastGNA"])
+        with self.assertRaisesRegex(config.ConfigError,
+                                    r"Strings must be quoted in gin: 'auto' \(e\.g\."):
+            config.parse(quickstart, ["run.mixed_precision = auto"])
 
     def test_bad_run_values_name_the_binding(self):
         with self.assertRaisesRegex(ValueError, r"run.train_steps = -1"):
@@ -394,6 +400,13 @@ class FailureTest(tf.test.TestCase):
                              cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("bogus_flag", out.stderr)
+        out = subprocess.run([sys.executable, "-m", "tfgan_fast.train", "--train_steps=5",
+                              "--gin_file=gin/quickstart.gin", "--model_dir=/tmp/x"],
+                             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("Unknown command line flag 'train_steps'. Gin settings are not flags: "
+                      "pass --gin_param='run.train_steps = VALUE'", out.stderr)
+        self.assertNotIn("Traceback", out.stderr)
 
     def test_missing_data_dir_names_it(self):
         with self.assertRaisesRegex(data_lib.DataError, "/no/such/fashion"):
