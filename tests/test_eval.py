@@ -698,9 +698,10 @@ class CallbackTest(tf.test.TestCase):
         self._run([3.0, 2.0], steps=2, start=4)  # evaluates 4 at the start, then 6
         self.assertEqual([int(r[0]) for r in self._rows()[1:]], [2, 4, 6])
 
-    def test_an_older_metrics_file_gains_the_class_accuracy_column(self):
-        old_columns = list(callback_lib.CSV_COLUMNS[:-1])
-        self.assertEqual(callback_lib.CSV_COLUMNS[-1], "class_acc")
+    def test_an_older_metrics_file_gains_the_newer_columns(self):
+        old_columns = list(callback_lib.CSV_COLUMNS[:9])
+        self.assertEqual(callback_lib.CSV_COLUMNS[9:],
+                         ("class_acc", "precision", "recall", "density", "coverage"))
         os.makedirs(self.dir)
         with open(os.path.join(self.dir, "metrics.csv"), "w", newline="") as f:
             writer = csv.writer(f)
@@ -708,8 +709,8 @@ class CallbackTest(tf.test.TestCase):
             writer.writerow([2, 1.5, 16, 2.0, 0.1, 5.0, 0.01, self.clf.identity, 0.01])
         self._run([4.0], steps=2, start=2)
         rows = callback_lib.read_metrics(os.path.join(self.dir, "metrics.csv"))
-        self.assertEqual([(r["step"], r["fid"], r["class_acc"]) for r in rows],
-                         [(2, 5.0, None), (4, 4.0, None)])
+        self.assertEqual([(r["step"], r["fid"], r["class_acc"], r["recall"]) for r in rows],
+                         [(2, 5.0, None, None), (4, 4.0, None, None)])
         self.assertEqual(self._rows()[0], list(callback_lib.CSV_COLUMNS))
 
     def test_tensorboard_scalars_and_classifier_names(self):
@@ -738,6 +739,11 @@ class CallbackTest(tf.test.TestCase):
         self.assertEqual([r["step"] for r in rows], [2, 3])
         self.assertTrue(all(np.isfinite(r["fid"]) and r["fid"] > 0 for r in rows))
         self.assertEqual(rows[0]["classifier"], self.clf.identity)
+        for r in rows:  # precision ... coverage on 100 generated vs 100 of the real features
+            for key in ("precision", "recall", "coverage"):
+                self.assertBetween(r[key], 0.0, 1.0)
+            self.assertGreaterEqual(r["density"], 0.0)
+        self.assertEqual(cb.last_result["manifold_samples"], 100)
 
     def test_curves_refuse_mixed_classifiers(self):
         self._run([5.0, 3.0], steps=4)

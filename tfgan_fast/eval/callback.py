@@ -4,11 +4,12 @@
 wall-clock time"): one row per evaluation with
 
     step, wall_clock_seconds, images_seen, is_mean, is_std, fid, kid, classifier, eval_seconds,
-    class_acc
+    class_acc, precision, recall, density, coverage
 
 (`class_acc`: the fraction of samples the classifier assigns to their conditioning class, empty
-for unconditional generators or a classifier with other classes; files written before it was
-added are extended with an empty column when a run resumes.)
+for unconditional generators or a classifier with other classes; `precision` ... `coverage`:
+`tfgan_fast.eval.manifold`, empty when the real statistics hold no features; files written
+before a column was added are extended with empty columns when a run resumes.)
 
 `wall_clock_seconds` counts *training* seconds (evaluations excluded, so an expensive evaluation
 schedule does not penalise a method) and continues across resumes from the file's last row.
@@ -26,8 +27,9 @@ import time
 import keras
 import tensorflow as tf
 
+MANIFOLD_KEYS = ("precision", "recall", "density", "coverage")
 CSV_COLUMNS = ("step", "wall_clock_seconds", "images_seen", "is_mean", "is_std", "fid", "kid",
-               "classifier", "eval_seconds", "class_acc")
+               "classifier", "eval_seconds", "class_acc") + MANIFOLD_KEYS
 METRICS_FILENAME = "metrics.csv"
 EVAL_SUBDIR = "eval"
 # identity -> display name of every classifier a run was evaluated with (for plot labels).
@@ -255,9 +257,10 @@ class EvaluationCallback(keras.callbacks.Callback):
             "eval_seconds": seconds,
             "class_acc": result.get("class_acc"),
         }
+        row.update({key: result.get(key) for key in MANIFOLD_KEYS})
         self._append_row(row)
         with self.writer.as_default(step=step):
-            for key in ("fid", "is_mean", "is_std", "kid", "class_acc"):
+            for key in ("fid", "is_mean", "is_std", "kid", "class_acc") + MANIFOLD_KEYS:
                 if result.get(key) is not None:
                     tf.summary.scalar(f"eval/{classifier.slug}/{key}", result[key])
             tf.summary.scalar("eval/seconds", seconds)
@@ -268,6 +271,8 @@ class EvaluationCallback(keras.callbacks.Callback):
             f"{classifier.qualify('IS')} {result['is_mean']:.2f}±{result['is_std']:.2f}, "
             f"{classifier.qualify('KID')} {result['kid']:.4f}"
             + ("" if acc is None else f", class accuracy {100 * acc:.1f}%")
+            + ("" if result.get("precision") is None else
+               f", precision {result['precision']:.3f}, recall {result['recall']:.3f}")
             + f"; took {seconds:.0f} s")
         self.last_result = dict(result, step=step)
         fid = result["fid"]

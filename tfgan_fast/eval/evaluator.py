@@ -17,6 +17,7 @@ import numpy as np
 from tfgan_fast.algorithms.base import normal_latents
 from tfgan_fast.eval import classifiers as classifiers_lib
 from tfgan_fast.eval import features as features_lib
+from tfgan_fast.eval import manifold as manifold_lib
 from tfgan_fast.eval import metrics
 from tfgan_fast.eval import stats as stats_lib
 
@@ -68,12 +69,17 @@ class Evaluator:
         latent_steps: LOGAN's latent optimisation steps at sampling time (Wu et al. 2019, App. B; 10
             for the CIFAR SN-GAN). `evaluate` then needs a `latent_transform` that runs them
             (`EvaluationCallback` builds it with the trainer's `sampling_latent_transform`).
+        manifold: also improved precision / recall and density / coverage
+            (`tfgan_fast.eval.manifold`) between the real statistics' feature sample (2,000
+            rows for the packaged Fashion-MNIST statistics, `--kid_rows` of
+            tools/compute_fid_stats.py) and as many generated features.
     """
 
     def __init__(self, classifier=None, num_samples=5000, splits=10, batch_size=100,
                  real_stats_path=None, real_data=None, real_split="train", real_max_images=None,
                  stats_cache_dir=None, real_batch_size=200, kid_max_block_size=1024,
-                 intra_class=False, intra_class_samples=None, progress=True, latent_steps=0):
+                 intra_class=False, intra_class_samples=None, progress=True, latent_steps=0,
+                 manifold=True):
         if num_samples < 2 or splits < 1 or splits > num_samples:
             raise ValueError(f"need num_samples >= 2 and 1 <= splits <= num_samples, got "
                              f"{num_samples}, {splits}")
@@ -82,6 +88,7 @@ class Evaluator:
         self.splits = int(splits)
         self.batch_size = int(batch_size)
         self.real_stats_path = real_stats_path
+        self.manifold = bool(manifold)
         self.real_data = real_data
         self.real_split = real_split
         self.real_max_images = real_max_images
@@ -167,8 +174,9 @@ class Evaluator:
             classifier assigns to the class they were generated for; None when the generator
             is unconditional or the classifier has other classes), `classifier` (identity),
             `classifier_name` (display name, None for Inception), `num_samples`, `seconds`,
-            `truncation`, `seed`; with intra-class also `intra_fid` (list, one per class; NaN for
-            classes with fewer than 2 real images) and `intra_fid_mean`.
+            `truncation`, `seed`; with `manifold` also `precision`, `recall`, `density`,
+            `coverage` and `manifold_samples`; with intra-class also `intra_fid` (list, one per
+            class; NaN for classes with fewer than 2 real images) and `intra_fid_mean`.
         """
         t0 = time.time()
         if self.latent_steps and latent_transform is None:
@@ -204,10 +212,22 @@ class Evaluator:
             "seed": int(seed),
             "latent_steps": self.latent_steps if latent_transform is not None else 0,
         }
+        if self.manifold and real.get("kid_features") is not None:
+            result.update(self._manifold(real["kid_features"], gen.features))
         if intra:
             result.update(self._intra_class(sample_fn, num_classes, common))
         result["seconds"] = time.time() - t0
         return result
+
+    def _manifold(self, real_features, fake_features):
+        """Precision, recall (k = 3), density, coverage (k = 5) on as many generated as real
+        features (the real statistics' feature sample), so that figures are comparable."""
+        n = min(len(real_features), len(fake_features))
+        real, fake = np.asarray(real_features)[:n], np.asarray(fake_features)[:n]
+        if n <= 5:
+            return {}
+        return {**manifold_lib.precision_recall(real, fake, k=3),
+                **manifold_lib.density_coverage(real, fake, k=5), "manifold_samples": n}
 
     def _intra_class(self, sample_fn, num_classes, common):
         real = self._real
