@@ -293,6 +293,12 @@ class QuickstartTest(tf.test.TestCase):
                       f"{last['fid']:.2f}, IS (fashion-mnist classifier) {last['is_mean']:.2f}"
                       f" ± {last['is_std']:.2f}, class accuracy {100 * last['class_acc']:.1f}%",
                       log)
+        # Every figure says how it was measured (the packaged statistics of the 60k training
+        # images, 60 generated images, the classifier's own 32x32 input).
+        self.assertEqual(last["convention"], "real: fashion_mnist train (60000 images); "
+                                             "generated: 60; no resize")
+        self.assertIn(f"    measured with {last['convention']}", log)
+        self.assertBetween(last["recall"], 0.0, 1.0)
         grid = os.path.join(model_dir, "samples", "step_00000004.png")
         self.assertTrue(os.path.isfile(grid))
         self.assertIn(f"samples (one row per class): {grid}", log)

@@ -95,6 +95,32 @@ class ArithmeticTest(tf.test.TestCase):
         self.assertIn("final FID (toy classifier)", table)
         self.assertIn("time to FID 50.00 (sn's final)", table)
 
+    def test_results_refuse_mixed_conventions_and_state_the_one_used(self):
+        from tfgan_fast.eval import callback  # pylint: disable=import-outside-toplevel
+        race_dir = self.get_temp_dir()
+        state = {"configs": {"a": {"status": "done", "s_per_it": 1.0, "iterations": 2},
+                             "b": {"status": "done", "s_per_it": 2.0, "iterations": 2}}}
+
+        def write(name, convention):
+            os.makedirs(os.path.join(race_dir, name), exist_ok=True)
+            with open(os.path.join(race_dir, name, callback.METRICS_FILENAME), "w",
+                      newline="", encoding="utf-8") as f:
+                w = csv.writer(f)
+                w.writerow(callback.CSV_COLUMNS)
+                w.writerow([2, 1.0, 8, 2.0, 0.1, 50.0, 0.1, "clf", 1.0, 0.5, 0.7, 0.6, 0.9,
+                            0.8, convention])
+
+        write("a", "real: x train (10 images); generated: 5; no resize")
+        write("b", "real: x train (10 images); generated: 5; no resize")
+        table, _ = race.write_results(race_dir, state)
+        self.assertTrue(table.startswith("Measured with real: x train (10 images); generated: "
+                                         "5; no resize.\n"))
+        rows = _read_csv(os.path.join(race_dir, race.CSV_FILE))
+        self.assertEqual([r["recall"] for r in rows], ["0.6", "0.6"])
+        write("b", "real: x test (10 images); generated: 5; no resize")
+        with self.assertRaisesRegex(race.RaceError, "different conventions"):
+            race.write_results(race_dir, state)
+
     def test_specs_and_their_errors(self):
         c = race.parse_config(f"fast={TINY['fastgan']}+{TINY['sngan']}", ["run.seed = 1"])
         self.assertEqual((c.name, c.gin_files, c.gin_params),

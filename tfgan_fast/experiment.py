@@ -310,7 +310,12 @@ def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):
                  f"{name('IS')} {evaluation['is_mean']:.2f} ± {evaluation['is_std']:.2f}"]
         if evaluation.get("class_acc") is not None:
             parts.append(f"class accuracy {100 * evaluation['class_acc']:.1f}%")
+        if evaluation.get("precision") is not None:
+            parts.append(f"precision {evaluation['precision']:.3f}, recall "
+                         f"{evaluation['recall']:.3f}")
         lines.append(f"  quality at iteration {evaluation['step']}: " + ", ".join(parts))
+        if evaluation.get("convention"):
+            lines.append(f"    measured with {evaluation['convention']}")
     grid = os.path.join(model_dir, "samples", f"step_{step:08d}.png")
     if tf.io.gfile.exists(grid):
         lines.append(f"  samples (one row per class): {grid}")

@@ -40,7 +40,8 @@ PLOT_FILE = "race.png"
 TABLE_FILE = "race.md"
 LOG_FILE = "train.log"
 CSV_COLUMNS = ("config", "step", "equivalent_seconds", "fid", "is_mean", "is_std", "kid",
-               "class_acc", "s_per_it", "classifier")
+               "class_acc", "precision", "recall", "density", "coverage", "s_per_it",
+               "classifier", "convention")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PROGRESS = re.compile(r"\]\s+(\d+)/(\d+)\s+\|")
 # The line of a traceback that says what went wrong (`DataError: ...`, `ValueError: ...`).
@@ -316,7 +317,10 @@ def collect(race_dir, state):
                          "equivalent_seconds": r["step"] * c["s_per_it"],
                          "fid": r["fid"], "is_mean": r["is_mean"], "is_std": r["is_std"],
                          "kid": r["kid"], "class_acc": r.get("class_acc"),
-                         "s_per_it": c["s_per_it"], "classifier": r["classifier"]})
+                         "precision": r.get("precision"), "recall": r.get("recall"),
+                         "density": r.get("density"), "coverage": r.get("coverage"),
+                         "s_per_it": c["s_per_it"], "classifier": r["classifier"],
+                         "convention": r.get("convention")})
     return rows
 
 
@@ -481,9 +485,15 @@ def write_results(race_dir, state, baselines=(), title=None):
     if len(identities) > 1:
         raise RaceError(f"the configs were evaluated with different classifiers "
                         f"({sorted(identities)}): their FIDs are not comparable")
+    conventions = {r["convention"] for r in rows if r.get("convention")}
+    if len(conventions) > 1:
+        raise RaceError(f"the configs were evaluated under different conventions "
+                        f"({sorted(conventions)}): their FIDs are not comparable")
     classifier_name = names.get(next(iter(identities))) if identities else None
     summaries, target, target_name = summarise(rows, state, baselines)
     table = markdown_table(summaries, target, target_name, classifier_name)
+    if conventions:
+        table = f"Measured with {next(iter(conventions))}.\n\n" + table
     with open(os.path.join(race_dir, TABLE_FILE), "w", encoding="utf-8") as f:
         f.write(table)
     if rows:

@@ -118,7 +118,10 @@ def _line(result, classifier):
         text += f", {classifier.qualify('intra-class FID')} {result['intra_fid_mean']:.3f}"
     if result.get("class_acc") is not None:
         text += f", class accuracy {100 * result['class_acc']:.1f}%"
-    return text + f" ({result['num_samples']} samples, {result['seconds']:.0f} s)"
+    if result.get("precision") is not None:
+        text += (f", precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
+                 f"density {result['density']:.3f}, coverage {result['coverage']:.3f}")
+    return text + f" ({result['seconds']:.0f} s) [{result['convention']}]"
 
 
 def main(argv):

@@ -4,7 +4,7 @@
 wall-clock time"): one row per evaluation with
 
     step, wall_clock_seconds, images_seen, is_mean, is_std, fid, kid, classifier, eval_seconds,
-    class_acc, precision, recall, density, coverage
+    class_acc, precision, recall, density, coverage, convention
 
 (`class_acc`: the fraction of samples the classifier assigns to their conditioning class, empty
 for unconditional generators or a classifier with other classes; `precision` ... `coverage`:
@@ -29,7 +29,7 @@ import tensorflow as tf
 
 MANIFOLD_KEYS = ("precision", "recall", "density", "coverage")
 CSV_COLUMNS = ("step", "wall_clock_seconds", "images_seen", "is_mean", "is_std", "fid", "kid",
-               "classifier", "eval_seconds", "class_acc") + MANIFOLD_KEYS
+               "classifier", "eval_seconds", "class_acc") + MANIFOLD_KEYS + ("convention",)
 METRICS_FILENAME = "metrics.csv"
 EVAL_SUBDIR = "eval"
 # identity -> display name of every classifier a run was evaluated with (for plot labels).
@@ -46,7 +46,7 @@ def read_metrics(path):
         for row in reader:
             out = {}
             for k, v in row.items():
-                if k == "classifier":
+                if k in ("classifier", "convention"):
                     out[k] = v
                 elif v in ("", None):
                     out[k] = None
@@ -258,6 +258,7 @@ class EvaluationCallback(keras.callbacks.Callback):
             "class_acc": result.get("class_acc"),
         }
         row.update({key: result.get(key) for key in MANIFOLD_KEYS})
+        row["convention"] = result.get("convention")
         self._append_row(row)
         with self.writer.as_default(step=step):
             for key in ("fid", "is_mean", "is_std", "kid", "class_acc") + MANIFOLD_KEYS:
@@ -273,7 +274,7 @@ class EvaluationCallback(keras.callbacks.Callback):
             + ("" if acc is None else f", class accuracy {100 * acc:.1f}%")
             + ("" if result.get("precision") is None else
                f", precision {result['precision']:.3f}, recall {result['recall']:.3f}")
-            + f"; took {seconds:.0f} s")
+            + f"; took {seconds:.0f} s [{result.get('convention')}]")
         self.last_result = dict(result, step=step)
         fid = result["fid"]
         if math.isfinite(fid) and fid < self.best_fid:

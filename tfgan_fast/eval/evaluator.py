@@ -13,6 +13,7 @@ import time
 
 import gin
 import numpy as np
+import tensorflow as tf
 
 from tfgan_fast.algorithms.base import normal_latents
 from tfgan_fast.eval import classifiers as classifiers_lib
@@ -195,6 +196,7 @@ class Evaluator:
                                              desc=f"generating (truncation {truncation:g})",
                                              **common)
         is_mean, is_std = metrics.inception_score(gen.logits, self.splits)
+        convention = self.convention(sample_fn, z_dim, num_classes)
         mu, sigma = metrics.activation_stats(gen.features)
         kid, kid_std = metrics.kid(real["kid_features"], gen.features,
                                    max_block_size=self.kid_max_block_size, return_std=True)
@@ -211,6 +213,7 @@ class Evaluator:
             "truncation": float(truncation),
             "seed": int(seed),
             "latent_steps": self.latent_steps if latent_transform is not None else 0,
+            "convention": convention,
         }
         if self.manifold and real.get("kid_features") is not None:
             result.update(self._manifold(real["kid_features"], gen.features))
@@ -218,6 +221,25 @@ class Evaluator:
             result.update(self._intra_class(sample_fn, num_classes, common))
         result["seconds"] = time.time() - t0
         return result
+
+    def convention(self, sample_fn, z_dim, num_classes):
+        """How the figures were measured, as one line: the real statistics (data set, split,
+        images), the generated sample count and the resizing to the classifier's input. FIDs
+        are comparable only under one convention (resize implementations alone change FID:
+        Parmar, Zhang, Zhu, "On Aliased Resizing and Surprising Subtleties in GAN Evaluation",
+        CVPR 2022)."""
+        real = self._real or {}
+        z = tf.zeros([1, z_dim])
+        labels = tf.zeros([1], tf.int32) if num_classes else None
+        out = sample_fn(z, labels)
+        shape = tuple((out["images"] if isinstance(out, dict) else out).shape[1:3])
+        want = tuple(self.classifier.input_shape[:2])
+        resize = ("no resize" if None in want or want == shape else
+                  f"bilinear resize {shape[0]}x{shape[1]} -> {want[0]}x{want[1]} "
+                  "(tf.image.resize, no antialiasing)")
+        return (f"real: {real.get('dataset', '?')} {real.get('split', '?')} "
+                f"({real.get('num_images', '?')} images); generated: {self.num_samples}; "
+                f"{resize}")
 
     def _manifold(self, real_features, fake_features):
         """Precision, recall (k = 3), density, coverage (k = 5) on as many generated as real
