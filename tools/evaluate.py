@@ -52,6 +52,10 @@ flags.DEFINE_integer("num_classes", None, "With --saved_model: C (default: the r
 flags.DEFINE_enum("latent", "normal", ["normal", "uniform"],
                   "With --saved_model: the latent distribution it was trained with.")
 flags.DEFINE_string("output", None, "Write the results as JSON here.")
+flags.DEFINE_bool("cas", False, "Also the classification accuracy score: a small CNN trained on "
+                  "generated images, tested on the real test split of --dataset (or the run's "
+                  "data set); its recipe is gin-configurable (classification_accuracy_score.*).")
+flags.DEFINE_integer("cas_per_class", 1000, "With --cas: generated training images per class.")
 flags.DEFINE_integer("latent_steps", 0, "With --model_dir of a LOGAN run: latent optimisation "
                      "steps on every sample (after truncation) with the run's D (Wu et al. "
                      "2019, App. B).")
@@ -118,6 +122,8 @@ def _line(result, classifier):
         text += f", {classifier.qualify('intra-class FID')} {result['intra_fid_mean']:.3f}"
     if result.get("class_acc") is not None:
         text += f", class accuracy {100 * result['class_acc']:.1f}%"
+    if result.get("cas") is not None:
+        text += f", CAS {100 * result['cas']:.1f}% ({result['cas_train_images']} generated)"
     if result.get("precision") is not None:
         text += (f", precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
                  f"density {result['density']:.3f}, coverage {result['coverage']:.3f}")
@@ -170,10 +176,22 @@ def main(argv):
         batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
         real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class,
         latent_steps=FLAGS.latent_steps)
+    cas_test = None
+    if FLAGS.cas:
+        name = FLAGS.dataset or (run_data.name if run_data is not None else None)
+        if name is None:
+            raise app.UsageError("--cas needs --dataset: its test split is what CAS tests on")
+        resolution = run_data.image_shape[0] if run_data is not None else None
+        cas_test = stats.named_data_source(name, "test", resolution)
     results = []
     for t in truncations:
         result = evaluator.evaluate(sample_fn, z_dim, num_classes, seed=FLAGS.seed, truncation=t,
                                     latent_sampler=sampler, latent_transform=transform)
+        if cas_test is not None:
+            from tfgan_fast.eval import cas  # pylint: disable=import-outside-toplevel
+            result.update(cas.classification_accuracy_score(
+                sample_fn, z_dim, num_classes, cas_test, per_class=FLAGS.cas_per_class,
+                seed=FLAGS.seed, latent_sampler=sampler, truncation=t))
         print(_line(result, classifier), flush=True)
         results.append(result)
     report = dict(info, classifier=classifier.identity, classifier_name=classifier.display_name,

@@ -36,6 +36,8 @@ from tfgan_fast.eval.stats import save_stats
 from tfgan_fast.eval.tfgan_compat import tfgan
 from tfgan_fast.eval import packaged  # registers packaged_classifier_path / _stats_path
 from tfgan_fast.eval import synthetic  # 2-D metrics, registers synthetic_evaluation
+from tfgan_fast.eval import cas  # registers classification_accuracy_score
+from tfgan_fast.eval import manifold  # precision / recall, density / coverage
 
 __all__ = [
     "Classifier",
