@@ -117,6 +117,7 @@ class ArithmeticTest(tf.test.TestCase):
                                          "5; no resize.\n"))
         rows = _read_csv(os.path.join(race_dir, race.CSV_FILE))
         self.assertEqual([r["recall"] for r in rows], ["0.6", "0.6"])
+        self.assertGreater(os.path.getsize(os.path.join(race_dir, race.PR_PLOT_FILE)), 1000)
         write("b", "real: x test (10 images); generated: 5; no resize")
         with self.assertRaisesRegex(race.RaceError, "different conventions"):
             race.write_results(race_dir, state)

@@ -37,6 +37,7 @@ import time
 STATE_FILE = "race.json"
 CSV_FILE = "race.csv"
 PLOT_FILE = "race.png"
+PR_PLOT_FILE = "race_precision_recall.png"
 TABLE_FILE = "race.md"
 LOG_FILE = "train.log"
 CSV_COLUMNS = ("config", "step", "equivalent_seconds", "fid", "is_mean", "is_std", "kid",
@@ -473,8 +474,43 @@ def plot(rows, path, classifier_name=None, title=None):
     return path
 
 
+def plot_precision_recall(rows, path, classifier_name=None, title=None):
+    """Precision against recall of every evaluation, one line per config ending in a filled
+    marker at its final evaluation (matplotlib, PNG): fidelity against diversity."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    by_config = {}
+    for r in sorted(rows, key=lambda r: (r["config"], r["step"])):
+        if r.get("precision") is not None and r.get("recall") is not None:
+            by_config.setdefault(r["config"], []).append(r)
+    if not by_config:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4.6), dpi=100)
+    for name, rs in by_config.items():
+        line, = ax.plot([r["recall"] for r in rs], [r["precision"] for r in rs], marker=".",
+                        markersize=4, linewidth=1, alpha=0.6)
+        ax.plot(rs[-1]["recall"], rs[-1]["precision"], marker="o", markersize=8,
+                color=line.get_color(), label=f"{name} (iteration {rs[-1]['step']})")
+    suffix = f" ({classifier_name} features)" if classifier_name else ""
+    ax.set_xlabel("recall (diversity)" + suffix)
+    ax.set_ylabel("precision (fidelity)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title((title or "precision and recall") + ": every evaluation, final filled",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_results(race_dir, state, baselines=(), title=None):
-    """Writes race.csv, race.md and (matplotlib permitting) race.png; returns the table."""
+    """Writes race.csv, race.md and (matplotlib permitting) race.png and
+    race_precision_recall.png; returns the table."""
     from tfgan_fast.eval import callback  # pylint: disable=import-outside-toplevel
     rows = collect(race_dir, state)
     write_csv(os.path.join(race_dir, CSV_FILE), rows)
@@ -499,6 +535,8 @@ def write_results(race_dir, state, baselines=(), title=None):
     if rows:
         try:
             plot(rows, os.path.join(race_dir, PLOT_FILE), classifier_name, title)
+            plot_precision_recall(rows, os.path.join(race_dir, PR_PLOT_FILE), classifier_name,
+                                  title)
         except ImportError:
             print("race: no matplotlib, so no race.png (pip install 'tfgan_fast[plot]')",
                   file=sys.stderr)
