@@ -133,6 +133,14 @@ class ArithmeticTest(tf.test.TestCase):
             with self.subTest(spec=spec):
                 with self.assertRaisesRegex(race.RaceError, message):
                     race.parse_config(spec)
+        # Pieces holding '=' are this config's own bindings, after the race-wide ones.
+        c = race.parse_config(f"s={TINY['fastgan']}+FastGANLoss.alpha_gc=0.2+run.seed=3",
+                              ["run.seed = 1"])
+        self.assertEqual((c.gin_files, c.gin_params),
+                         ([TINY["fastgan"]], ["run.seed = 1", "FastGANLoss.alpha_gc=0.2",
+                                              "run.seed=3"]))
+        with self.assertRaisesRegex(race.RaceError, "no gin file"):
+            race.parse_config("s=FastGANLoss.alpha_gc=0.2")
         a = race.parse_config(f"a={TINY['fastgan']}")
         with self.assertRaisesRegex(race.RaceError, "unique, repeated: a"):
             race.check_configs([a, a])
@@ -156,6 +164,18 @@ class ArithmeticTest(tf.test.TestCase):
         b = race.parse_config(f"b={TINY['sngan']}")
         self.assertEqual(sorted(race.load_state(race_dir, 60.0, 10, [a, b])["configs"]),
                          ["a", "b"])
+        with self.assertRaisesRegex(race.RaceError, "iterations = None, not 100: rerun with "
+                                    "no --iterations"):
+            race.load_state(race_dir, 60.0, 10, [a], iterations=100)
+        # A race at equal iterations keeps its count.
+        sweep_dir = self.get_temp_dir() + "/sweep"
+        os.makedirs(sweep_dir)
+        race.save_state(sweep_dir, race.load_state(sweep_dir, None, 10, [a], iterations=100))
+        self.assertEqual(race.load_state(sweep_dir, None, 10, [a], iterations=100)
+                         ["iterations"], 100)
+        with self.assertRaisesRegex(race.RaceError, "iterations = 100, not 50: rerun with "
+                                    "--iterations=100"):
+            race.load_state(sweep_dir, None, 10, [a], iterations=50)
 
 
 @pytest.mark.slow
@@ -173,6 +193,10 @@ class RaceToolTest(tf.test.TestCase):
             (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--num_evals=0"],
              "--num_evals=0 must be >= 1"),
             (["--budget_seconds=5"], "at least one --config"),
+            ([f"--config=a={TINY['fastgan']}"], "exactly one of --budget_seconds"),
+            (["--budget_seconds=5", "--iterations=3", f"--config=a={TINY['fastgan']}"],
+             "exactly one of --budget_seconds"),
+            (["--iterations=0", f"--config=a={TINY['fastgan']}"], "--iterations=0 must be >= 1"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
@@ -202,6 +226,28 @@ class RaceToolTest(tf.test.TestCase):
         self.assertIn(f"race: fast: {c['s_per_it']:.3f} s/it, {c['iterations']} iterations",
                       proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(race_dir, "fast")))
+
+    def test_equal_iterations_with_per_config_bindings(self):
+        """A sweep: --iterations instead of a budget, one binding per config, both reaching
+        the timing and the training command."""
+        race_dir = os.path.join(self.get_temp_dir(), "sweep")
+        cmd = [sys.executable, os.path.join(ROOT, "tools", "race.py"), f"--race_dir={race_dir}",
+               "--iterations=7", "--num_evals=2", "--timing_rounds=1", "--timing_iterations=1",
+               "--timing_warmup=0", "--timing_only",
+               f"--config=a={TINY['fastgan']}+FastGANLoss.alpha_gc=0.0",
+               f"--config=b={TINY['fastgan']}+FastGANLoss.alpha_gc=0.5"]
+        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300,
+                              check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        state = _state(race_dir)
+        self.assertEqual(state["iterations"], 7)
+        for name, alpha in (("a", "0.0"), ("b", "0.5")):
+            c = state["configs"][name]
+            self.assertEqual((c["iterations"], c["eval_every"]), (7, 3))
+            self.assertEqual(c["gin_params"], [f"FastGANLoss.alpha_gc={alpha}"])
+            train = race.train_command(c, "/m", c["iterations"], c["eval_every"])
+            self.assertIn(f"--gin_param=FastGANLoss.alpha_gc={alpha}", train)
+            self.assertIn("--gin_param=run.train_steps = 7", train)
 
     def test_race_with_a_failing_config_killed_and_continued(self):
         race_dir = os.path.join(self.get_temp_dir(), "race")

@@ -14,8 +14,11 @@ than SNGAN and RobGAN in less wall-clock time. A race measures exactly that on t
 3. **Results.** Each evaluation's *equivalent wall-clock* is `iteration x s/it`: what the run
    would have taken on the quiet machine the speeds were measured on, whatever else the machine
    did while it trained. `race.csv` has every evaluation of every config, `race.png` FID against
-   equivalent seconds (and against iterations), `race.md` a table with the final FID, IS and class accuracy and the time
-   each config needed to reach the best baseline's final FID.
+   equivalent seconds (and against iterations), `race.md` a table with the final FID, IS and
+   class accuracy and the time each config needed to reach the best baseline's final FID.
+
+`iterations` replaces the budget by one iteration count for every config (equal iterations, as
+a hyper-parameter sweep wants); a config's own gin bindings follow its files in its spec.
 
 State lives in `RACE_DIR/race.json`, written atomically after every change: a second invocation
 with the same arguments skips the timing, skips finished configs, resumes the one that was
@@ -62,25 +65,31 @@ class RaceConfig:
 
 
 def parse_config(spec, gin_params=()):
-    """`"NAME=FILE[+FILE...]"` -> `RaceConfig` (files must exist).
+    """`"NAME=FILE[+FILE...][+BINDING...]"` -> `RaceConfig` (files must exist).
+
+    A `+`-separated piece holding `=` is a gin binding of this config alone (`alpha0=
+    gin/a.gin+FastGANLoss.alpha_gc=0.0`), applied after `gin_params`, the race-wide bindings:
+    a sweep over one hyper-parameter needs no gin file per value.
 
     Raises:
         RaceError: naming the bad spec.
     """
     if "=" not in spec:
-        raise RaceError(f"--config={spec!r}: expected NAME=GIN_FILE[+GIN_FILE...]")
-    name, files = spec.split("=", 1)
+        raise RaceError(f"--config={spec!r}: expected NAME=GIN_FILE[+GIN_FILE...][+BINDING...]")
+    name, rest = spec.split("=", 1)
     name = name.strip()
     if not _NAME.match(name):
         raise RaceError(f"--config={spec!r}: the name {name!r} must be letters, digits, "
                         "'_', '-' or '.' (it names a directory)")
-    paths = [f.strip() for f in files.split("+") if f.strip()]
+    pieces = [p.strip() for p in rest.split("+") if p.strip()]
+    paths = [p for p in pieces if "=" not in p]
+    bindings = [p for p in pieces if "=" in p]
     if not paths:
         raise RaceError(f"--config={spec!r}: no gin file")
     for path in paths:
         if not os.path.isfile(path):
             raise RaceError(f"--config={spec!r}: gin file {path!r} does not exist")
-    return RaceConfig(name, [os.path.abspath(p) for p in paths], list(gin_params))
+    return RaceConfig(name, [os.path.abspath(p) for p in paths], list(gin_params) + bindings)
 
 
 def check_configs(configs, baselines=()):
@@ -118,12 +127,16 @@ def _write_json(path, obj):
     os.replace(tmp, path)
 
 
-def load_state(race_dir, budget_seconds, num_evals, configs):
+def load_state(race_dir, budget_seconds, num_evals, configs, iterations=None):
     """Reads `race.json` (or starts one) and checks it was made with the same arguments.
 
+    `iterations`, when given, trains every config for that many iterations instead of
+    budget / (s/it) (a race at equal iterations, e.g. a hyper-parameter sweep); the budget is
+    then unused.
+
     Raises:
-        RaceError: the directory holds a race with another budget, evaluation count, or
-            another definition of a config of the same name.
+        RaceError: the directory holds a race with another budget, iteration count,
+            evaluation count, or another definition of a config of the same name.
     """
     path = os.path.join(race_dir, STATE_FILE)
     if os.path.isfile(path):
@@ -131,11 +144,14 @@ def load_state(race_dir, budget_seconds, num_evals, configs):
             state = json.load(f)
     else:
         state = {"budget_seconds": budget_seconds, "num_evals": num_evals, "configs": {}}
-    for key, value in (("budget_seconds", budget_seconds), ("num_evals", num_evals)):
-        if state[key] != value:
-            raise RaceError(f"{path} is a race with {key} = {state[key]}, not {value}: rerun "
-                            f"with {key} = {state[key]} to continue it, or use another "
-                            "--race_dir")
+        if iterations is not None:
+            state["iterations"] = iterations
+    for key, value in (("budget_seconds", budget_seconds), ("num_evals", num_evals),
+                       ("iterations", iterations)):
+        if state.get(key) != value:
+            flag = f"--{key}={state[key]}" if state.get(key) is not None else f"no --{key}"
+            raise RaceError(f"{path} is a race with {key} = {state.get(key)}, not {value}: "
+                            f"rerun with {flag} to continue it, or use another --race_dir")
     for c in configs:
         old = state["configs"].get(c.name)
         if old is None:

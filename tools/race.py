@@ -20,6 +20,13 @@ skipped, an interrupted one resumes from its newest checkpoint, a failed one is 
 times the configs and stops (time several races on a quiet machine, then train them while the
 machine does other work: equivalent wall-clock stays valid).
 
+A sweep over one hyper-parameter at equal iterations (the README's alpha_gc sweep) gives each
+config its own bindings after its gin files and `--iterations` instead of a budget:
+
+  python tools/race.py --race_dir=runs/sweep --iterations=1200 \
+      --config=a0=gin/fmnist/fastgan_short.gin+FastGANLoss.alpha_gc=0.0 \
+      --config=a1=gin/fmnist/fastgan_short.gin+FastGANLoss.alpha_gc=1.0
+
 The gin macro `TRAIN_STEPS` is bound to each config's iteration count (see gin/fmnist/common.gin:
 `run.train_steps = %TRAIN_STEPS`, `LinearDecay.total_steps = %TRAIN_STEPS`).
 """
@@ -34,7 +41,11 @@ from tfgan_fast import cli
 FLAGS = flags.FLAGS
 flags.DEFINE_string("race_dir", None, "Directory of the race (one subdirectory per config).")
 flags.DEFINE_float("budget_seconds", None, "Equivalent training seconds per config.")
-flags.DEFINE_multi_string("config", [], "NAME=GIN_FILE[+GIN_FILE...]; repeat for each config.")
+flags.DEFINE_multi_string("config", [], "NAME=GIN_FILE[+GIN_FILE...][+BINDING...]; repeat for "
+                          "each config (a piece with '=' is a gin binding of that config).")
+flags.DEFINE_integer("iterations", None, "Train every config for this many iterations instead "
+                     "of budget / (s/it): a race at equal iterations, e.g. a sweep over one "
+                     "hyper-parameter. Replaces --budget_seconds.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings for every config.")
 flags.DEFINE_list("baselines", [], "Config names whose best final FID is the target the "
                   "table times every config to.")
@@ -46,7 +57,7 @@ flags.DEFINE_string("title", None, "Title of race.png.")
 flags.DEFINE_bool("report_only", False, "Only rewrite race.csv / race.md / race.png.")
 flags.DEFINE_bool("timing_only", False, "Time the configs not yet timed, record their speeds "
                   "and stop: time several races on a quiet machine first, train them later.")
-flags.mark_flags_as_required(["race_dir", "budget_seconds"])
+flags.mark_flags_as_required(["race_dir"])
 
 
 def _fail(message):
@@ -55,7 +66,12 @@ def _fail(message):
 
 
 def _check_flags():
-    if FLAGS.budget_seconds <= 0:
+    if (FLAGS.budget_seconds is None) == (FLAGS.iterations is None):
+        _fail("give exactly one of --budget_seconds (equal time) and --iterations (equal "
+              "iterations)")
+    if FLAGS.iterations is not None and FLAGS.iterations < 1:
+        _fail(f"--iterations={FLAGS.iterations} must be >= 1")
+    if FLAGS.budget_seconds is not None and FLAGS.budget_seconds <= 0:
         _fail(f"--budget_seconds={FLAGS.budget_seconds:g} must be > 0")
     for name in ("num_evals", "timing_rounds", "timing_iterations"):
         if getattr(FLAGS, name) < 1:
@@ -102,7 +118,7 @@ def main(argv):
         race.check_configs(configs, FLAGS.baselines)
         os.makedirs(FLAGS.race_dir, exist_ok=True)
         state = race.load_state(FLAGS.race_dir, FLAGS.budget_seconds, FLAGS.num_evals,
-                                configs)
+                                configs, FLAGS.iterations)
     except race.RaceError as e:
         _fail(str(e))
     names = [c.name for c in configs]
@@ -138,7 +154,8 @@ def _run(race, state, names):
                 c.update(status="failed", error=result["error"])
                 continue
             c.update(result)
-            c["iterations"] = race.iterations_for(FLAGS.budget_seconds, result["s_per_it"])
+            c["iterations"] = (FLAGS.iterations if FLAGS.iterations is not None else
+                               race.iterations_for(FLAGS.budget_seconds, result["s_per_it"]))
             c["eval_every"] = race.eval_every_for(c["iterations"], FLAGS.num_evals)
             c.pop("error", None)
         race.save_state(race_dir, state)
@@ -160,7 +177,8 @@ def _run(race, state, names):
         if c["status"] == "done" and done >= c["iterations"]:
             continue
         print(f"race: [{i + 1}/{len(names)}] {name}: {c['iterations']} iterations at "
-              f"{c['s_per_it']:.3f} s/it (= {FLAGS.budget_seconds:g} s), evaluated every "
+              f"{c['s_per_it']:.3f} s/it (= {c['iterations'] * c['s_per_it']:.0f} s), "
+              "evaluated every "
               f"{c['eval_every']}" + (f", resuming at {done}" if done else ""),
               file=sys.stderr, flush=True)
         os.makedirs(model_dir, exist_ok=True)
