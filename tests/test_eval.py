@@ -505,6 +505,34 @@ class EvaluatorTest(tf.test.TestCase):
         bad = ev.evaluate(_generator(seed=7), 4, 3, seed=5)
         self.assertGreater(bad["fid"], 2 * good["fid"])
 
+    def test_final_evaluation_counts_and_fid_on_the_first_samples(self):
+        """The FastGAN paper's CIFAR convention: IS on every generated image of the final
+        evaluation, FID and KID on the first `fid_num_samples`; training-time evaluations use
+        `num_samples`."""
+        ev = self._evaluator(final_num_samples=600, fid_num_samples=200)
+        self.assertEqual((ev.sample_counts(False), ev.sample_counts(True)), ((300, 200),
+                                                                             (600, 200)))
+        real = ev.prepare().real_stats
+        for final, n in ((False, 300), (True, 600)):
+            res = ev.evaluate(_generator(), 4, 3, seed=5, final=final)
+            gen = features.generated_outputs(_generator(), self.clf, n, 4, 3, batch_size=100,
+                                             seed=5, progress=False)
+            self.assertEqual((res["num_samples"], res["fid_num_samples"]), (n, 200))
+            self.assertAllClose((res["is_mean"], res["is_std"]),
+                                metrics.inception_score(gen.logits, 3))
+            self.assertAllClose(res["fid"], metrics.fid_from_stats(
+                real["mu"], real["sigma"], *metrics.activation_stats(gen.features[:200])),
+                rtol=1e-9)
+            self.assertAllClose(res["kid"], metrics.kid(real["kid_features"],
+                                                        gen.features[:200]))
+            self.assertIn(f"generated: {n} (IS), first 200 (FID)", res["convention"])
+        plain = self._evaluator().evaluate(_generator(), 4, 3, seed=5, final=True)
+        self.assertEqual((plain["num_samples"], plain["fid_num_samples"]), (300, 300))
+        self.assertIn("generated: 300;", plain["convention"])
+        for bad in ({"final_num_samples": 1}, {"fid_num_samples": 0.5}):
+            with self.assertRaisesRegex(ValueError, f"Evaluator.{next(iter(bad))} must be"):
+                self._evaluator(**bad)
+
     def test_truncation_zero_collapses_the_samples(self):
         ev = self._evaluator()
         res = ev.evaluate(_generator(), 4, 3, truncation=0.0)
@@ -619,12 +647,18 @@ class _ScriptedEvaluator:
         self.fids = list(fids)
         self.classifier = classifier
         self.prepared = 0
+        self.finals = []
+        self.final_counts = None  # (IS, FID) counts of the final evaluation if they differ
+
+    def sample_counts(self, final=False):
+        return self.final_counts if final and self.final_counts else (10, 10)
 
     def prepare(self):
         self.prepared += 1
 
-    def evaluate(self, sample_fn, z_dim, num_classes, seed=0, **kwargs):
+    def evaluate(self, sample_fn, z_dim, num_classes, seed=0, final=False, **kwargs):
         time.sleep(0.01)
+        self.finals.append(final)
         return {"fid": self.fids.pop(0), "is_mean": 2.0, "is_std": 0.1, "kid": 0.01,
                 "classifier": self.classifier.identity, "seconds": 0.01}
 
@@ -639,19 +673,29 @@ class CallbackTest(tf.test.TestCase):
         self.clf = _pixel_classifier()
         self.best = []
 
-    def _run(self, fids, steps, start=0, every=2):
+    def _run(self, fids, steps, start=0, every=2, final_step=None, final_counts=None):
         ev = _ScriptedEvaluator(fids, self.clf)
+        ev.final_counts = final_counts
         stream = io.StringIO()
         cb = callback_lib.EvaluationCallback(
             ev, every, self.dir, sample_fn=None, z_dim=4, num_classes=3, seed=0,
             best_checkpoint_fn=lambda step, fid: self.best.append((step, fid)),
-            global_batch_size=8, stream=stream)
+            global_batch_size=8, stream=stream, final_step=final_step)
         model = _Counter(start)
         model.callbacks_ = [cb]
         model.run(steps)
         self.assertEqual(ev.prepared, 1)
         self.assertEqual(ev.fids, [], "every scripted evaluation must run")
+        self.finals = ev.finals
         return stream.getvalue()
+
+    def test_the_final_evaluation_is_marked_and_another_convention_is_never_best(self):
+        self._run([5.0, 3.0, 1.0], steps=6, final_step=6, final_counts=(50, 10))
+        self.assertEqual(self.finals, [False, False, True])
+        self.assertEqual(self.best, [(2, 5.0), (4, 3.0)])  # 1.0 was measured on 50 images
+        self.best.clear()
+        self._run([5.0, 1.0], steps=4, final_step=4)  # same counts: the final can be best
+        self.assertEqual(self.best, [(2, 5.0), (4, 1.0)])
 
     def _rows(self):
         with open(os.path.join(self.dir, "metrics.csv"), newline="") as f:
@@ -701,7 +745,8 @@ class CallbackTest(tf.test.TestCase):
     def test_an_older_metrics_file_gains_the_newer_columns(self):
         old_columns = list(callback_lib.CSV_COLUMNS[:9])
         self.assertEqual(callback_lib.CSV_COLUMNS[9:],
-                         ("class_acc", "precision", "recall", "density", "coverage"))
+                         ("class_acc", "precision", "recall", "density", "coverage",
+                          "convention"))
         os.makedirs(self.dir)
         with open(os.path.join(self.dir, "metrics.csv"), "w", newline="") as f:
             writer = csv.writer(f)

@@ -373,7 +373,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         cbs.append(eval_lib.EvaluationCallback(
             evaluator, eval_every, exp.model_dir, generate, trainer.z_dim, trainer.num_classes,
             seed=seed, best_checkpoint_fn=_best_checkpoint_fn(exp, evaluator),
-            latent_sampler=trainer.latent_sampler,
+            latent_sampler=trainer.latent_sampler, final_step=exp.train_steps,
             global_batch_size=(per_replica_batch * strategy.num_replicas_in_sync
                                * trainer.real_batches_per_iteration)))
     cbs.extend(make(exp) for make in extra_callbacks)

@@ -43,6 +43,9 @@ flags.DEFINE_string("dataset", None, "Real data set for the statistics (default:
 flags.DEFINE_string("split", "train", "Real data split.")
 flags.DEFINE_string("cache_dir", None, "Statistics cache (default ~/.cache/tfgan_fast/fid_stats).")
 flags.DEFINE_integer("num_samples", 5000, "Generated images per evaluation.")
+flags.DEFINE_integer("fid_num_samples", None, "FID, KID and the manifold metrics on only the first "
+                     "this many generated images, IS on all (the FastGAN paper's CIFAR "
+                     "convention: --num_samples=50000 --fid_num_samples=5000).")
 flags.DEFINE_integer("splits", 10, "IS splits.")
 flags.DEFINE_integer("batch_size", 100, "Images per generator / classifier call.")
 flags.DEFINE_list("truncation", ["1.0"], "Comma-separated latent scales (Wu et al. 2019, Fig. 3b).")
@@ -173,7 +176,7 @@ def main(argv):
 
     evaluator = evaluator_lib.Evaluator(
         classifier=classifier, num_samples=FLAGS.num_samples, splits=FLAGS.splits,
-        batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
+        fid_num_samples=FLAGS.fid_num_samples, batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
         real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class,
         latent_steps=FLAGS.latent_steps)
     cas_test = None

@@ -110,11 +110,14 @@ class EvaluationCallback(keras.callbacks.Callback):
         latent_transform: optional `fn(z, labels) -> z` at sampling (LOGAN).
         eval_at_end: also evaluate at the end of training if the last step was not evaluated.
         stream: where the one-line summaries go (default stdout).
+        final_step: the run's last iteration: its evaluation is the evaluator's final one
+            (`Evaluator.final_num_samples`); a final figure measured on another sample count
+            than the curve's is recorded but never picked as the best checkpoint.
     """
 
     def __init__(self, evaluator, every, model_dir, sample_fn, z_dim, num_classes, seed=0,
                  best_checkpoint_fn=None, global_batch_size=None, latent_sampler=None,
-                 latent_transform=None, eval_at_end=True, stream=None):
+                 latent_transform=None, eval_at_end=True, stream=None, final_step=None):
         super().__init__()
         if every < 0:
             raise ValueError(f"every must be >= 0, got {every}")
@@ -124,6 +127,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.sample_fn = sample_fn
         self.z_dim = int(z_dim)
         self.num_classes = int(num_classes)
+        self.final_step = final_step
         self.seed = int(seed)
         self.best_checkpoint_fn = best_checkpoint_fn
         self.global_batch_size = global_batch_size
@@ -239,9 +243,11 @@ class EvaluationCallback(keras.callbacks.Callback):
         """Runs one evaluation at `step` and records it; returns the evaluator's dict."""
         wall = self.training_seconds()
         t0 = time.time()
+        final = self.final_step is not None and step >= self.final_step
         result = self.evaluator.evaluate(
             self.sample_fn, self.z_dim, self.num_classes, seed=self.seed,
-            latent_sampler=self.latent_sampler, latent_transform=self.latent_transform)
+            latent_sampler=self.latent_sampler, latent_transform=self.latent_transform,
+            final=final)
         seconds = time.time() - t0
         self._eval_seconds += seconds
         self.last_step = step
@@ -277,6 +283,9 @@ class EvaluationCallback(keras.callbacks.Callback):
             + f"; took {seconds:.0f} s [{result.get('convention')}]")
         self.last_result = dict(result, step=step)
         fid = result["fid"]
+        if final and hasattr(self.evaluator, "sample_counts") and (
+                self.evaluator.sample_counts(True) != self.evaluator.sample_counts(False)):
+            fid = math.nan  # another convention than the curve's: not comparable for "best"
         if math.isfinite(fid) and fid < self.best_fid:
             self.best_fid = fid
             if self.best_checkpoint_fn is not None:

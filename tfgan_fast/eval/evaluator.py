@@ -50,8 +50,13 @@ class Evaluator:
     Args:
         classifier: a `classifiers.Classifier`; None builds `InceptionClassifier()` (TF-Hub) when
             the evaluator is first prepared.
-        num_samples: generated images per evaluation (5k for CIFAR, 50k otherwise in Zhong et al.
-            2020).
+        num_samples: generated images per evaluation during training.
+        final_num_samples: generated images of the run's final evaluation (default
+            `num_samples`): the papers measure their reported figures on more samples than a
+            training-time curve can afford (Zhong et al. 2020, App. B.3: IS on 50k everywhere).
+        fid_num_samples: FID, KID and the manifold metrics use only the first this many
+            generated images (default all), IS all of them: the FastGAN paper's CIFAR figures
+            are IS on 50k and FID on 5k generated images.
         splits: IS splits.
         batch_size: images per generator / classifier call.
         real_stats_path: a `.npz` written by `stats.save_stats` (tools/compute_fid_stats.py).
@@ -77,6 +82,7 @@ class Evaluator:
     """
 
     def __init__(self, classifier=None, num_samples=5000, splits=10, batch_size=100,
+                 final_num_samples=None, fid_num_samples=None,
                  real_stats_path=None, real_data=None, real_split="train", real_max_images=None,
                  stats_cache_dir=None, real_batch_size=200, kid_max_block_size=1024,
                  intra_class=False, intra_class_samples=None, progress=True, latent_steps=0,
@@ -84,8 +90,15 @@ class Evaluator:
         if num_samples < 2 or splits < 1 or splits > num_samples:
             raise ValueError(f"need num_samples >= 2 and 1 <= splits <= num_samples, got "
                              f"{num_samples}, {splits}")
+        for name, value in (("final_num_samples", final_num_samples),
+                            ("fid_num_samples", fid_num_samples)):
+            if value is not None and (not isinstance(value, int) or value < 2):
+                raise ValueError(f"Evaluator.{name} must be an integer >= 2 or None, got "
+                                 f"{value!r}")
         self._classifier = classifier
         self.num_samples = int(num_samples)
+        self.final_num_samples = final_num_samples
+        self.fid_num_samples = fid_num_samples
         self.splits = int(splits)
         self.batch_size = int(batch_size)
         self.real_stats_path = real_stats_path
@@ -153,7 +166,7 @@ class Evaluator:
         return self
 
     def evaluate(self, sample_fn, z_dim, num_classes, seed=0, truncation=1.0,
-                 latent_sampler=None, latent_transform=None, intra_class=None):
+                 latent_sampler=None, latent_transform=None, intra_class=None, final=False):
         """Evaluates one generator.
 
         Args:
@@ -168,6 +181,7 @@ class Evaluator:
             latent_transform: `fn(z, labels) -> z` after truncation, e.g. LOGAN's latent steps
                 at sampling time (Wu et al. 2019, App. B).
             intra_class: overrides the constructor's `intra_class`.
+            final: the run's final evaluation (`final_num_samples` generated images).
 
         Returns:
             dict with `is_mean`, `is_std`, `fid`, `kid`, `kid_std` (standard error over KID
@@ -192,13 +206,15 @@ class Evaluator:
         common = dict(z_dim=z_dim, num_classes=num_classes, batch_size=self.batch_size,
                       seed=seed, truncation=truncation, latent_sampler=sampler,
                       latent_transform=latent_transform, progress=self.progress)
-        gen = features_lib.generated_outputs(sample_fn, classifier, self.num_samples,
+        n_is, n_fid = self.sample_counts(final)
+        gen = features_lib.generated_outputs(sample_fn, classifier, n_is,
                                              desc=f"generating (truncation {truncation:g})",
                                              **common)
         is_mean, is_std = metrics.inception_score(gen.logits, self.splits)
-        convention = self.convention(sample_fn, z_dim, num_classes)
-        mu, sigma = metrics.activation_stats(gen.features)
-        kid, kid_std = metrics.kid(real["kid_features"], gen.features,
+        convention = self.convention(sample_fn, z_dim, num_classes, final)
+        fid_features = gen.features[:n_fid]
+        mu, sigma = metrics.activation_stats(fid_features)
+        kid, kid_std = metrics.kid(real["kid_features"], fid_features,
                                    max_block_size=self.kid_max_block_size, return_std=True)
         result = {
             "is_mean": is_mean,
@@ -209,26 +225,34 @@ class Evaluator:
             "class_acc": class_accuracy(gen.logits, gen.labels, num_classes),
             "classifier": classifier.identity,
             "classifier_name": classifier.display_name,
-            "num_samples": self.num_samples,
+            "num_samples": n_is,
+            "fid_num_samples": n_fid,
             "truncation": float(truncation),
             "seed": int(seed),
             "latent_steps": self.latent_steps if latent_transform is not None else 0,
             "convention": convention,
         }
         if self.manifold and real.get("kid_features") is not None:
-            result.update(self._manifold(real["kid_features"], gen.features))
+            result.update(self._manifold(real["kid_features"], fid_features))
         if intra:
             result.update(self._intra_class(sample_fn, num_classes, common))
         result["seconds"] = time.time() - t0
         return result
 
-    def convention(self, sample_fn, z_dim, num_classes):
+    def sample_counts(self, final=False):
+        """(generated images for IS, the first so many of them for FID / KID / manifold)."""
+        n = self.final_num_samples if final and self.final_num_samples else self.num_samples
+        return n, min(n, self.fid_num_samples or n)
+
+    def convention(self, sample_fn, z_dim, num_classes, final=False):
         """How the figures were measured, as one line: the real statistics (data set, split,
         images), the generated sample count and the resizing to the classifier's input. FIDs
         are comparable only under one convention (resize implementations alone change FID:
         Parmar, Zhang, Zhu, "On Aliased Resizing and Surprising Subtleties in GAN Evaluation",
         CVPR 2022)."""
         real = self._real or {}
+        n_is, n_fid = self.sample_counts(final)
+        generated = str(n_is) if n_is == n_fid else f"{n_is} (IS), first {n_fid} (FID)"
         z = tf.zeros([1, z_dim])
         labels = tf.zeros([1], tf.int32) if num_classes else None
         out = sample_fn(z, labels)
@@ -238,8 +262,7 @@ class Evaluator:
                   f"bilinear resize {shape[0]}x{shape[1]} -> {want[0]}x{want[1]} "
                   "(tf.image.resize, no antialiasing)")
         return (f"real: {real.get('dataset', '?')} {real.get('split', '?')} "
-                f"({real.get('num_images', '?')} images); generated: {self.num_samples}; "
-                f"{resize}")
+                f"({real.get('num_images', '?')} images); generated: {generated}; {resize}")
 
     def _manifold(self, real_features, fake_features):
         """Precision, recall (k = 3), density, coverage (k = 5) on as many generated as real
