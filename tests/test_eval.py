@@ -22,6 +22,7 @@ from tfgan_fast.eval import classifiers
 from tfgan_fast.eval import curves
 from tfgan_fast.eval import evaluator as evaluator_lib
 from tfgan_fast.eval import features
+from tfgan_fast.eval import manifold
 from tfgan_fast.eval import metrics
 from tfgan_fast.eval import small_classifier
 from tfgan_fast.eval import stats
@@ -532,6 +533,33 @@ class EvaluatorTest(tf.test.TestCase):
         for bad in ({"final_num_samples": 1}, {"fid_num_samples": 0.5}):
             with self.assertRaisesRegex(ValueError, f"Evaluator.{next(iter(bad))} must be"):
                 self._evaluator(**bad)
+
+    def test_per_class_precision_and_recall_on_the_labelled_feature_sample(self):
+        ev = self._evaluator()
+        res = ev.evaluate(_generator(), 4, 3, seed=5)
+        real = ev.real_stats
+        self.assertEqual(real["kid_labels"].shape, (len(real["kid_features"]),))
+        self.assertEqual(np.bincount(real["kid_labels"]).tolist(), [200, 200, 200])
+        gen = features.generated_outputs(_generator(), self.clf, 300, 4, 3, batch_size=100,
+                                         seed=5, progress=False)
+        for c in range(3):
+            expect = manifold.precision_recall(real["kid_features"][real["kid_labels"] == c],
+                                               gen.features[gen.labels == c], k=3)
+            self.assertAllClose((res["class_precision"][c], res["class_recall"][c]),
+                                (expect["precision"], expect["recall"]))
+        # A generator that draws one flat image for class 2 and is unchanged otherwise: class
+        # 2's precision and recall fall to 0, the other classes' stay exactly as they were.
+        base = _generator()
+
+        def broken(z, labels):
+            images = base(z, labels)
+            return tf.where(tf.reshape(labels == 2, [-1, 1, 1, 1]), tf.ones_like(images),
+                            images)
+
+        bad = ev.evaluate(broken, 4, 3, seed=5)
+        self.assertEqual((bad["class_precision"][2], bad["class_recall"][2]), (0.0, 0.0))
+        self.assertAllClose(bad["class_precision"][:2], res["class_precision"][:2])
+        self.assertAllClose(bad["class_recall"][:2], res["class_recall"][:2])
 
     def test_truncation_zero_collapses_the_samples(self):
         ev = self._evaluator()

@@ -8,6 +8,7 @@ local classifier.
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -92,6 +93,15 @@ class EvalToolsTest(tf.test.TestCase):
         g(tf.zeros([1, 8]), tf.zeros([1], tf.int32))
         saved = export.export_generator(g, os.path.join(self.tmp, "generator"), 8, 10)
         out = os.path.join(self.tmp, "metrics.json")
+        # Without its metadata file a shape-free export cannot tell z's size: one line says so.
+        bare = os.path.join(self.tmp, "bare")
+        shutil.copytree(saved, bare)
+        os.remove(os.path.join(bare, export.METADATA))
+        proc = _tool("evaluate.py", f"--saved_model={bare}", f"--real_stats={self._stats()}",
+                     "--num_classes=10", f"--classifier_path={self.clf_path}", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(f"has no {export.METADATA} and its signature does not give z's size",
+                      proc.stderr)
         proc = _tool("evaluate.py", f"--saved_model={saved}", f"--real_stats={self._stats()}",
                      "--num_classes=10", f"--classifier_path={self.clf_path}",
                      "--num_samples=200", "--splits=2", "--truncation=1.0,0", f"--output={out}")
@@ -122,6 +132,11 @@ class EvalToolsTest(tf.test.TestCase):
         report = json.loads(proc.stdout[proc.stdout.index("{"):])
         self.assertEqual(report["step"], 1)
         self.assertEqual(report["dataset"], "quickstart_fashion_mnist")
+        # Per-class precision and recall, one table row per class with its name.
+        self.assertIn("per class (precision and recall with k = 3 within each class):",
+                      proc.stdout)
+        self.assertRegex(proc.stdout, r"\n  9 Ankle boot +[0-9.]+ +[0-9.]+\n")
+        self.assertLen(report["results"][0]["class_recall"], 10)
         self.assertTrue(os.listdir(os.path.join(self.tmp, "cache")))
 
     def test_unreachable_hub_is_reported_by_the_tools(self):

@@ -226,6 +226,28 @@ class ResumeConfigTest(tf.test.TestCase):
                                 "run.allow_structural_change = True"])
 
 
+class OlderCheckpointTest(tf.test.TestCase):
+
+    def test_a_checkpoint_without_every_replicas_delta_is_refused_in_one_line(self):
+        """Checkpoints written before exact resume kept replica 0's delta only: the key
+        `delta/.ATTRIBUTES/all_replicas` is missing. Rewrite a checkpoint without it."""
+        model_dir = self.get_temp_dir()
+        _run(model_dir, 1)
+        prefix = os.path.join(model_dir, "checkpoints", "ckpt-1")
+        reader = tf.train.load_checkpoint(prefix)
+        keys = [k for k in reader.get_variable_to_shape_map() if "all_replicas" not in k]
+        self.assertLen(keys, len(reader.get_variable_to_shape_map()) - 1)
+        tensors = [tf.constant(reader.get_tensor(k)) for k in keys]
+        for suffix in (".index", ".data-00000-of-00001"):
+            os.remove(prefix + suffix)
+        tf.raw_ops.SaveV2(prefix=prefix, tensor_names=keys, shape_and_slices=[""] * len(keys),
+                          tensors=tensors)
+        with self.assertRaisesRegex(errors.IncompatibleCheckpointError,
+                                    r"ckpt-1 was written by an older tfgan_fast.*all_replicas"):
+            _run(model_dir, 2)
+        self.assertEqual(_steps(model_dir), [1])
+
+
 class DataErrorNamesTheUsersSourceTest(tf.test.TestCase):
 
     def test_missing_training_data_is_reported_for_the_training_source(self):

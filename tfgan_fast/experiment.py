@@ -100,6 +100,16 @@ def _restore(checkpoint, manager, path, model_dir):
                                 f"(known: {manager.checkpoints or 'none'})")
     try:
         checkpoint.restore(path).assert_existing_objects_matched()
+    except tf.errors.NotFoundError as e:
+        if "all_replicas" not in str(e):
+            raise
+        # Checkpoints of tfgan_fast before exact resume kept only replica 0's perturbation
+        # as a plain variable; continuing from one would not be the run it claims to be.
+        raise errors.IncompatibleCheckpointError(
+            f"checkpoint {path} was written by an older tfgan_fast, before checkpoints kept "
+            "every replica's adversarial perturbation (delta/.ATTRIBUTES/all_replicas is "
+            "missing): resume or evaluate it with the version that wrote it, or train in a "
+            "new --model_dir.") from e
     except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
         raise errors.IncompatibleCheckpointError(
             f"checkpoint {path} does not fit the networks this config builds: "

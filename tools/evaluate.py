@@ -103,7 +103,13 @@ def _load_saved_model():
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
-    z_dim = export.read_metadata(path)["z_dim"]
+    if os.path.isfile(os.path.join(path, export.METADATA)):
+        z_dim = export.read_metadata(path)["z_dim"]
+    else:  # an export of an older tfgan_fast: z's size is in its signature
+        z_dim = inputs["z"].shape[-1] if "z" in inputs and inputs["z"].shape.rank == 2 else None
+        if z_dim is None:
+            raise app.UsageError(f"{path} has no {export.METADATA} and its signature does not "
+                                 "give z's size: is it a tfgan_fast generator export?")
 
     def sample_fn(z, labels):
         if "labels" not in inputs:  # an unconditional model takes z alone
@@ -131,6 +137,21 @@ def _line(result, classifier):
         text += (f", precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
                  f"density {result['density']:.3f}, coverage {result['coverage']:.3f}")
     return text + f" ({result['seconds']:.0f} s) [{result['convention']}]"
+
+
+def _per_class_table(result, class_names=None):
+    """Per-class precision / recall (and intra-class FID) as an aligned text table, or ''."""
+    if result.get("class_precision") is None:
+        return ""
+    intra = result.get("intra_fid")
+    names = list(class_names or [])
+    rows = [("class", "precision", "recall") + (("intra-class FID",) if intra else ())]
+    for c, (p, r) in enumerate(zip(result["class_precision"], result["class_recall"])):
+        name = f"{c} {names[c]}" if c < len(names) else str(c)
+        rows.append((name, f"{p:.3f}", f"{r:.3f}") + ((f"{intra[c]:.3f}",) if intra else ()))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()
+                     for row in rows)
 
 
 def main(argv):
@@ -176,7 +197,8 @@ def main(argv):
 
     evaluator = evaluator_lib.Evaluator(
         classifier=classifier, num_samples=FLAGS.num_samples, splits=FLAGS.splits,
-        fid_num_samples=FLAGS.fid_num_samples, batch_size=FLAGS.batch_size, real_stats_path=FLAGS.real_stats, real_data=real_data,
+        fid_num_samples=FLAGS.fid_num_samples, batch_size=FLAGS.batch_size,
+        real_stats_path=FLAGS.real_stats, real_data=real_data,
         real_split=FLAGS.split, stats_cache_dir=FLAGS.cache_dir, intra_class=FLAGS.intra_class,
         latent_steps=FLAGS.latent_steps)
     cas_test = None
@@ -196,6 +218,10 @@ def main(argv):
                 sample_fn, z_dim, num_classes, cas_test, per_class=FLAGS.cas_per_class,
                 seed=FLAGS.seed, latent_sampler=sampler, truncation=t))
         print(_line(result, classifier), flush=True)
+        table = _per_class_table(result, getattr(real_data or run_data, "class_names", None))
+        if table:
+            print("per class (precision and recall with k = 3 within each class):\n" + table,
+                  flush=True)
         results.append(result)
     report = dict(info, classifier=classifier.identity, classifier_name=classifier.display_name,
                   metric_names={k: classifier.qualify(v) for k, v in

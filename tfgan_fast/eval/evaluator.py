@@ -190,7 +190,9 @@ class Evaluator:
             is unconditional or the classifier has other classes), `classifier` (identity),
             `classifier_name` (display name, None for Inception), `num_samples`, `seconds`,
             `truncation`, `seed`; with `manifold` also `precision`, `recall`, `density`,
-            `coverage` and `manifold_samples`; with intra-class also `intra_fid` (list, one per
+            `coverage` and `manifold_samples`, and for a class-conditional generator whose
+            real statistics have `kid_labels`, `class_precision` and `class_recall` (lists,
+            one per class); with intra-class also `intra_fid` (list, one per
             class; NaN for classes with fewer than 2 real images) and `intra_fid_mean`.
         """
         t0 = time.time()
@@ -234,6 +236,10 @@ class Evaluator:
         }
         if self.manifold and real.get("kid_features") is not None:
             result.update(self._manifold(real["kid_features"], fid_features))
+            if num_classes and gen.labels is not None and real.get("kid_labels") is not None:
+                result.update(self._manifold_per_class(
+                    real["kid_features"], real["kid_labels"], fid_features,
+                    gen.labels[:n_fid], num_classes))
         if intra:
             result.update(self._intra_class(sample_fn, num_classes, common))
         result["seconds"] = time.time() - t0
@@ -273,6 +279,20 @@ class Evaluator:
             return {}
         return {**manifold_lib.precision_recall(real, fake, k=3),
                 **manifold_lib.density_coverage(real, fake, k=5), "manifold_samples": n}
+
+    @staticmethod
+    def _manifold_per_class(real, real_labels, fake, fake_labels, num_classes):
+        """Precision and recall (k = 3) within each class, on the real feature sample's rows
+        of that class against the generated images of that class: a class the generator
+        dropped or blurred shows here when the overall figures average it away. NaN for a
+        class with too few samples."""
+        by_class = manifold_lib.per_class(manifold_lib.precision_recall, real, real_labels,
+                                          fake, fake_labels, num_classes, k=3)
+        nan = float("nan")
+        return {"class_precision": [by_class.get(c, {}).get("precision", nan)
+                                    for c in range(num_classes)],
+                "class_recall": [by_class.get(c, {}).get("recall", nan)
+                                 for c in range(num_classes)]}
 
     def _intra_class(self, sample_fn, num_classes, common):
         real = self._real

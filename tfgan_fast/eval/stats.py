@@ -4,7 +4,10 @@ A statistics record is a dict saved as `.npz` (no pickles):
 
     mu            float64 [F]       mean of the classifier features over the real images
     sigma         float64 [F, F]    their unbiased covariance
-    kid_features  float32 [M, F]    a seeded random subset (M <= kid_rows) for KID
+    kid_features  float32 [M, F]    a seeded random subset (M <= kid_rows) for KID and the
+                                    manifold metrics
+    kid_labels    int64 [M]         their labels, when the data has labels (per-class
+                                    precision and recall)
     is_mean, is_std                 the IS of the real images themselves (a reference)
     classifier    str               the classifier's identity (see classifiers.py)
     num_images    int               images the statistics are over
@@ -89,6 +92,8 @@ def stats_from_outputs(outputs, classifier_identity, dataset, split, kid_rows=DE
         "classifier": classifier_identity, "num_images": n,
         "dataset": dataset, "split": split, "per_class": bool(per_class),
     }
+    if outputs.labels is not None:
+        record["kid_labels"] = np.asarray(outputs.labels)[rows].astype(np.int64)
     if per_class:
         if outputs.labels is None:
             raise StatsError("per-class statistics need labels; the data gave none")
