@@ -355,7 +355,8 @@ class FailureTest(tf.test.TestCase):
         logs = {"delta_l2": float("nan"), "class_acc_real": float("inf"),
                 "g_loss": float("nan"), "d_loss": 1.0}
         with self.assertRaisesRegex(callbacks.NonFiniteLossError,
-                                    r"^g_loss became nan at iteration 7; .*none yet"):
+                                    r"^g_loss became nan at iteration 7; .*No checkpoint "
+                                    r"was written yet"):
             guard.on_train_batch_end(0, logs)
         guard.on_train_batch_end(0, {"d_loss": 1.0, "g_loss": -2.0})  # finite: no error
 
@@ -413,6 +414,13 @@ class FailureTest(tf.test.TestCase):
         self.assertIn("Unknown command line flag 'train_steps'. Gin settings are not flags: "
                       "pass --gin_param='run.train_steps = VALUE'", out.stderr)
         self.assertNotIn("Traceback", out.stderr)
+        # A whole binding given as a flag is named as it is, not prefixed again.
+        out = subprocess.run([sys.executable, "-m", "tfgan_fast.train", "--run.train_steps=5",
+                              "--gin_file=gin/quickstart.gin", "--model_dir=/tmp/x"],
+                             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("Gin settings are not flags: pass --gin_param='run.train_steps = VALUE'",
+                      out.stderr)
 
     def test_missing_data_dir_names_it(self):
         with self.assertRaisesRegex(data_lib.DataError, "/no/such/fashion"):

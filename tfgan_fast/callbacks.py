@@ -51,8 +51,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
                         if self.checkpoint_manager else None)
                 raise NonFiniteLossError(
                     f"{name} became {v} at iteration {_iteration(self.model)}; training stopped. "
-                    f"Last good checkpoint: {last or 'none yet'} (rerun the same command to "
-                    "resume from it, e.g. with a lower learning rate).")
+                    + (f"Last good checkpoint: {last} (rerun the same command to resume from "
+                       "it, e.g. with a lower learning rate)." if last else
+                       "No checkpoint was written yet: rerun the same command, e.g. with a "
+                       "lower learning rate, to start again."))
 
 
 def weights_are_finite(variables):

@@ -26,8 +26,10 @@ def parse_flags(argv):
         if isinstance(e, flags.UnrecognizedFlagError):
             name = e.flagname
             close = difflib.get_close_matches(name, list(FLAGS), n=1)
-            message += (f". Gin settings are not flags: pass --gin_param='run.{name} = VALUE' "
-                        f"(or 'Configurable.{name} = VALUE')"
+            # `--run.train_steps=5` names a binding already; `--train_steps=5` a parameter.
+            binding = name if "." in name else f"run.{name}"
+            message += (f". Gin settings are not flags: pass --gin_param='{binding} = VALUE'"
+                        + ("" if "." in name else f" (or 'Configurable.{name} = VALUE')")
                         + (f"; or did you mean --{close[0]}?" if close else ""))
         print(message, file=sys.stderr)
         print("Pass --helpshort or --helpfull to see help on flags.", file=sys.stderr)
