@@ -167,6 +167,54 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertNotAllClose(older_images, exported)
 
 
+class StopRequestTest(tf.test.TestCase):
+    """Ctrl-C and SIGTERM are recorded by the handler and raised at the end of the iteration
+    they arrived in, never from inside whatever the interpreter was running."""
+
+    def _fit_signalled(self, signals_at, seen, ended):
+        import keras  # pylint: disable=import-outside-toplevel
+
+        class Send(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                seen.append(batch)
+                for sig in signals_at.get(batch, ()):
+                    os.kill(os.getpid(), sig)  # arrives while the iteration runs
+
+            def on_train_batch_end(self, batch, logs=None):
+                ended.append(batch)
+
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        x = np.zeros((40, 1), np.float32)
+        before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        try:
+            with callbacks.stop_on_signals() as stop:
+                model.fit(x, x, batch_size=4, epochs=1, verbose=0, callbacks=[Send(), stop])
+        finally:
+            self.assertEqual((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)),
+                             before)  # the previous handlers are back
+
+    def test_ctrl_c_stops_at_the_end_of_its_iteration(self):
+        seen, ended = [], []
+        with self.assertRaises(KeyboardInterrupt):
+            self._fit_signalled({2: [signal.SIGINT]}, seen, ended)
+        self.assertEqual((seen, ended), ([0, 1, 2], [0, 1, 2]))
+        seen, ended = [], []
+        self._fit_signalled({}, seen, ended)  # no signal: all 10 iterations
+        self.assertEqual(ended, list(range(10)))
+
+    def test_sigterm_exits_with_its_status_and_a_second_signal_at_once(self):
+        seen, ended = [], []
+        with self.assertRaises(SystemExit) as cm:
+            self._fit_signalled({3: [signal.SIGTERM]}, seen, ended)
+        self.assertEqual(cm.exception.code, 128 + signal.SIGTERM)
+        self.assertEqual(ended, [0, 1, 2, 3])
+        seen, ended = [], []
+        with self.assertRaises(KeyboardInterrupt):  # the second does not wait for the end
+            self._fit_signalled({1: [signal.SIGTERM, signal.SIGINT]}, seen, ended)
+        self.assertEqual((seen, ended), ([0, 1], [0]))
+
+
 @pytest.mark.slow
 class GracefulStopTest(tf.test.TestCase):
 

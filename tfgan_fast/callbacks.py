@@ -4,9 +4,12 @@ Order matters and `experiment.run` keeps it: the guard runs first, so a non-fini
 reaches the checkpoint callback, which itself refuses to save non-finite weights.
 """
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
 import keras
@@ -32,6 +35,55 @@ def _scalar(value):
 
 def _iteration(trainer):
     return int(trainer.iteration.numpy())
+
+
+class StopRequest(keras.callbacks.Callback):
+    """Ctrl-C (SIGINT) and SIGTERM as a request to stop once the current iteration is done.
+
+    The signal handler only records the signal; this callback raises it at the end of the
+    iteration, in the training loop's own frame (`KeyboardInterrupt` for SIGINT, `SystemExit(128
+    + signum)` otherwise), and `experiment.run` saves that iteration. An exception raised from
+    the handler itself lands wherever the interpreter happens to be, a finaliser included, where
+    Python prints and drops it: a Ctrl-C that the run never saw, seen under heavy load. A second
+    signal before the iteration ends stops at once.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.signum = None
+
+    def handle(self, signum, frame):
+        del frame
+        if self.signum is not None:
+            self.raise_signal(signum)
+        self.signum = signum
+
+    @staticmethod
+    def raise_signal(signum):
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.signum is not None:
+            self.raise_signal(self.signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Installs a `StopRequest`'s handler for `signals` (main thread only: elsewhere Python
+    cannot install handlers, and the callback never fires) and yields the callback; the
+    previous handlers are back on exit."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {s: signal.signal(s, stop.handle) for s in signals}
+    try:
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class NonFiniteGuard(keras.callbacks.Callback):

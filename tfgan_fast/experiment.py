@@ -392,11 +392,14 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
     t0 = time.time()
     try:
         # shuffle=False: the data sources shuffle (seeded) themselves; Keras would only warn.
-        trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
-                    callbacks=cbs, verbose=0, shuffle=False)
+        # The stop request comes last: a signal stops the run after the iteration's other
+        # callbacks (checkpoint, evaluation) have run.
+        with callbacks_lib.stop_on_signals() as stop:
+            trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
+                        callbacks=cbs + [stop], verbose=0, shuffle=False)
     except (KeyboardInterrupt, SystemExit):
-        # Ctrl-C / SIGTERM (train.py turns it into SystemExit) land between Python bytecodes,
-        # i.e. after a whole train step: the state is consistent, so keep the work done.
+        # Ctrl-C / SIGTERM are raised at the end of an iteration (callbacks.StopRequest): the
+        # state is consistent, so keep the work done.
         checkpointer.save()
         print(f"\nStopped at iteration {int(trainer.iteration.numpy())}; saved "
               f"{exp.manager.latest_checkpoint}. Rerun the same command to resume.", flush=True)
