@@ -125,6 +125,7 @@ class GinFilesTest(tf.test.TestCase):
             "fastgan_no_adversarial": (FastGAN, "ac", False),
             "fastgan_constant_lr": (FastGAN, "ac", False),
             "fastgan_no_kl": (FastGAN, "ac", False),
+            "fastgan_short": (FastGAN, "ac", False),
             "logan": (LOGAN, "projection", True), "logan_base": (LOGAN, "projection", True)}
         found = {os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "gin", "fmnist",
                                                                           "*.gin"))}
@@ -147,6 +148,8 @@ class GinFilesTest(tf.test.TestCase):
                 lr = float(t.d_optimizer.learning_rate)
                 if name == "fastgan_constant_lr" or cls is LOGAN:
                     self.assertAllClose(lr, 2e-4)
+                elif name == "fastgan_short":
+                    self.assertAllClose(lr, 1e-3 * 0.5 ** (100 / 150))  # halved twice in 300
                 elif cls is FastGAN:
                     self.assertAllClose(lr, 1e-4)  # kappa = 300 / 3: halved at 100
                 else:

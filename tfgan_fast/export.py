@@ -13,7 +13,8 @@ Signatures (conditional models; an unconditional model has no `labels` input):
   scalar (the truncation trick of BigGAN / Wu et al. 2019, §5.2.4: s in (0, 1] trades
   diversity for fidelity, s = 0 gives one image per label).
 * `png(z, labels)`: output `images_png_bytes` string `[N]`, one PNG per row (uint8); TF
-  Serving's REST API returns such `_bytes` outputs as `{"b64": "..."}`.
+  Serving's REST API returns such `_bytes` outputs as `{"b64": "..."}`. Only for generators of
+  images (`[H, W, C]` outputs): a generator of 2-D points has no `png` signature.
 
 `assets.extra/tfgan_fast.json` holds `z_dim`, `num_classes` and `image_shape` for clients.
 
@@ -110,7 +111,7 @@ class GeneratorServing:
     def endpoints(self):
         """`{name: (fn, input_signature)}` for the conditional or the unconditional model."""
         if self.num_classes:
-            return {
+            endpoints = {
                 "serving_default": (lambda z, labels: {"images": self.images(z, labels)},
                                     [self.z_spec, self.labels_spec]),
                 "truncated": (
@@ -120,12 +121,16 @@ class GeneratorServing:
                 "png": (lambda z, labels: {PNG_OUTPUT: self.png(self.images(z, labels))},
                         [self.z_spec, self.labels_spec]),
             }
-        return {
-            "serving_default": (lambda z: {"images": self.images(z)}, [self.z_spec]),
-            "truncated": (lambda z, truncation: {"images": self.images(z * truncation)},
-                          [self.z_spec, self.truncation_spec]),
-            "png": (lambda z: {PNG_OUTPUT: self.png(self.images(z))}, [self.z_spec]),
-        }
+        else:
+            endpoints = {
+                "serving_default": (lambda z: {"images": self.images(z)}, [self.z_spec]),
+                "truncated": (lambda z, truncation: {"images": self.images(z * truncation)},
+                              [self.z_spec, self.truncation_spec]),
+                "png": (lambda z: {PNG_OUTPUT: self.png(self.images(z))}, [self.z_spec]),
+            }
+        if len(self.image_shape) != 3:  # not images (2-D points): nothing to encode as PNG
+            del endpoints["png"]
+        return endpoints
 
 
 def export_generator(generator, path, z_dim, num_classes):

@@ -1,16 +1,18 @@
 """Where the shipped gin configs are (no TensorFlow import: the CLI checks its flags with it)."""
 
-import importlib.resources
 import os
 
 
 def _gin_dir():
     """The configs: the repository's `gin/` (a checkout or an editable install), else the copy
-    installed with the package as `tfgan_fast.configs` (a wheel)."""
-    checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+    installed beside this module as `tfgan_fast/configs/` (a wheel). The copy is a directory
+    without `__init__.py`, a namespace package for `importlib.resources`, whose `files()` gives a
+    MultiplexedPath (whose str() is not a path): so the directory is found by its place."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    checkout = os.path.join(os.path.dirname(here), "gin")
     if os.path.isdir(checkout):
         return checkout
-    return str(importlib.resources.files("tfgan_fast.configs"))
+    return os.path.join(here, "configs")
 
 
 GIN_DIR = _gin_dir()
