@@ -516,7 +516,7 @@ def plot_precision_recall(rows, path, classifier_name=None, title=None):
     ax.set_ylim(0, 1)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title((title or "precision and recall") + ": every evaluation, final filled",
+    ax.set_title((title or "precision and recall") + "\nevery evaluation, the final one filled",
                  fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
