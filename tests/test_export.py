@@ -150,3 +150,24 @@ class BFloat16ExportTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class OlderExportTest(tf.test.TestCase):
+
+    def test_z_size_from_the_signature_of_an_export_without_metadata(self):
+        """Exports of an older tfgan_fast had no metadata file but a static [N, z_dim] z."""
+        module = tf.Module()
+        module.serve = tf.function(lambda z: {"images": tf.zeros([tf.shape(z)[0], 4, 4, 1])},
+                                   input_signature=[tf.TensorSpec([None, 7], tf.float32, "z")])
+        path = os.path.join(self.get_temp_dir(), "older")
+        tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+        serve = tf.saved_model.load(path).signatures["serving_default"]
+        self.assertEqual(export.export_metadata(path, serve), {"z_dim": 7})
+        module.serve = tf.function(lambda z: {"images": tf.zeros([tf.shape(z)[0], 4, 4, 1])},
+                                   input_signature=[tf.TensorSpec(None, tf.float32, "z")])
+        bare = os.path.join(self.get_temp_dir(), "bare")
+        tf.saved_model.save(module, bare, signatures={"serving_default": module.serve})
+        serve = tf.saved_model.load(bare).signatures["serving_default"]
+        with self.assertRaisesRegex(ValueError, "has no assets.extra/tfgan_fast.json and its "
+                                    "signature does not give z's size"):
+            export.export_metadata(bare, serve)

@@ -167,6 +167,22 @@ def read_metadata(path):
         return json.load(f)
 
 
+def export_metadata(path, signature):
+    """`read_metadata(path)`, or for an export of an older tfgan_fast (no metadata file) what
+    its `serving_default` signature tells: `z_dim` from a static `[N, z_dim]` z.
+
+    Raises:
+        ValueError: neither gives z's size (one line, naming the export).
+    """
+    if os.path.isfile(os.path.join(path, METADATA)):
+        return read_metadata(path)
+    z = signature.structured_input_signature[1].get("z")
+    if z is None or z.shape.rank != 2 or z.shape[-1] is None:
+        raise ValueError(f"{path} has no {METADATA} and its signature does not give z's size: "
+                         "is it a tfgan_fast generator export?")
+    return {"z_dim": int(z.shape[-1])}
+
+
 def versions(base_dir):
     """The numeric version directories of `base_dir` that hold a SavedModel, oldest first."""
     if not os.path.isdir(base_dir):

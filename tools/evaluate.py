@@ -103,13 +103,10 @@ def _load_saved_model():
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
     inputs = serve.structured_input_signature[1]
-    if os.path.isfile(os.path.join(path, export.METADATA)):
-        z_dim = export.read_metadata(path)["z_dim"]
-    else:  # an export of an older tfgan_fast: z's size is in its signature
-        z_dim = inputs["z"].shape[-1] if "z" in inputs and inputs["z"].shape.rank == 2 else None
-        if z_dim is None:
-            raise app.UsageError(f"{path} has no {export.METADATA} and its signature does not "
-                                 "give z's size: is it a tfgan_fast generator export?")
+    try:
+        z_dim = export.export_metadata(path, serve)["z_dim"]
+    except ValueError as e:
+        raise app.UsageError(str(e)) from e
 
     def sample_fn(z, labels):
         if "labels" not in inputs:  # an unconditional model takes z alone

@@ -79,12 +79,11 @@ def main(argv):
         saved = export.resolve_saved_model(path)
         serve = tf.saved_model.load(saved).signatures["serving_default"]
         inputs = serve.structured_input_signature[1]
-        meta = (export.read_metadata(saved)
-                if os.path.isfile(os.path.join(saved, export.METADATA)) else {})
-        z_dim = meta.get("z_dim") or (inputs["z"].shape[-1] if inputs["z"].shape.rank == 2
-                                      else None)
-        if z_dim is None:
-            raise app.UsageError(f"{saved}: no {export.METADATA} to give z's size")
+        try:
+            meta = export.export_metadata(saved, serve)
+        except ValueError as e:
+            raise app.UsageError(str(e)) from e
+        z_dim = meta["z_dim"]
         num_classes = FLAGS.num_classes or meta.get("num_classes") or 10
         if latents is None:
             shape = [num_classes * FLAGS.per_class, z_dim]
