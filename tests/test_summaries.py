@@ -61,3 +61,37 @@ class SummaryCallbackTest(tf.test.TestCase):
 
 if __name__ == "__main__":
     tf.test.main()
+
+
+class ProgressCallbackTest(tf.test.TestCase):
+
+    def test_prints_when_an_execution_crosses_the_interval(self):
+        # Several iterations per call (run.steps_per_execution = 25) with a line every 10:
+        # each batch end crosses a multiple of 10, so each prints, and the last one too.
+        import io  # pylint: disable=import-outside-toplevel
+
+        class Model:
+            iteration = tf.Variable(0, dtype=tf.int64)
+
+        stream = io.StringIO()
+        cb = callbacks.ProgressCallback(100, every=10, stream=stream)
+        model = Model()
+        cb.set_model(model)
+        cb.on_train_begin()
+        for step in (25, 50, 75, 100):
+            model.iteration.assign(step)
+            cb.on_train_batch_end(0, {"d_loss": tf.constant(1.5)})
+        lines = stream.getvalue().splitlines()
+        self.assertEqual([line.split("]")[1].split("|")[0].strip() for line in lines],
+                         ["25/100", "50/100", "75/100", "100/100"])
+        self.assertIn("d_loss 1.5000", lines[-1])
+        # One iteration per call: a line only where a multiple of 10 is reached.
+        stream = io.StringIO()
+        cb = callbacks.ProgressCallback(100, every=10, stream=stream)
+        model.iteration.assign(0)
+        cb.set_model(model)
+        cb.on_train_begin()
+        for step in range(1, 31):
+            model.iteration.assign(step)
+            cb.on_train_batch_end(0, {})
+        self.assertEqual(len(stream.getvalue().splitlines()), 3)

@@ -182,6 +182,9 @@ def image_grid(images, rows):
 class SummaryCallback(keras.callbacks.Callback):
     """TensorBoard scalars (means over the last `every` iterations) and a sample grid.
 
+    With `run.steps_per_execution = K` the means are over every K-th iteration: an execution of
+    K iterations returns its last iteration's logs.
+
     The grid uses a fixed set of latents, one row per class (up to `max_rows` classes), so the
     same cells can be compared across steps; it is also written as PNG under `samples/`, with
     the class names on the left of the rows when the data set has them (`class_names`).
@@ -292,7 +295,10 @@ def _tag(name):
 
 
 class ProgressCallback(keras.callbacks.Callback):
-    """A one-line progress bar with iterations/s and ETA (a new line per update when not a tty)."""
+    """A one-line progress bar with iterations/s and ETA (a new line per update when not a tty).
+
+    Not a tty: a line each time the iteration crosses a multiple of `every` (total / 50).
+    """
 
     def __init__(self, total_steps, every=None, stream=None, keys=("d_loss", "g_loss")):
         super().__init__()
@@ -305,11 +311,18 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start_step = _iteration(self.model)
         self.t0 = time.time()
+        self._last_step, self._last_write = self.start_step, 0.0
 
     def on_train_batch_end(self, batch, logs=None):
+        # A batch may be several iterations (run.steps_per_execution): print when the iteration
+        # crosses a multiple of `every`, and on a terminal at most 5 times a second.
         step = _iteration(self.model)
-        if step % self.every and step != self.total:
-            return
+        if step != self.total:
+            if step // self.every == self._last_step // self.every:
+                return
+            if self.tty and time.time() - self._last_write < 0.2:
+                return
+        self._last_step, self._last_write = step, time.time()
         done = step - self.start_step
         elapsed = time.time() - self.t0
         rate = done / elapsed if elapsed > 0 else 0.0

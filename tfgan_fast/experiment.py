@@ -11,6 +11,7 @@ grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the da
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import time
 
@@ -148,6 +149,7 @@ def run(model_dir,
         strategy_fn=distribute.make_strategy,
         mixed_precision="auto",
         jit_compile=False,
+        steps_per_execution=1,
         run_eagerly=False,
         export_at_end=True,
         progress=True,
@@ -183,6 +185,14 @@ def run(model_dir,
             outputs, the losses and FastGAN's perturbation stay float32 (about 2x faster on
             CPUs with AMX-BF16).
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
+        steps_per_execution: iterations per call of the traced training function (Keras'
+            `steps_per_execution`, a `tf.while_loop` in the graph). Callbacks (checkpoints,
+            summaries, evaluation, progress) then run once per execution, so small networks
+            (the 2-D MLPs, where Python's per-step work costs more than the step) run at graph
+            speed. The run lowers it to the greatest common divisor of itself, the start and
+            end iteration and every callback interval, so executions always end on the
+            iterations where a checkpoint, summary or evaluation is due; the update itself is
+            the same for any value.
         run_eagerly: run the train step op by op, without tracing it (for debugging, and
             for tests on tiny nets, where tracing costs more than the steps).
         export_at_end: write the generator SavedModel to `model_dir/export/<iteration>/` (the
@@ -208,6 +218,7 @@ def run(model_dir,
     """
     for name in ("train_steps", "batch_size", "z_dim"):
         _positive(f"run.{name}", locals()[name])
+    _positive("run.steps_per_execution", steps_per_execution)
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
@@ -295,7 +306,7 @@ def run(model_dir,
                         f"{e}\nTo train without evaluation, bind run.evaluator = None "
                         "(e.g. --gin_param='run.evaluator = None').") from e
             last_eval = _train(exp, per_replica_batch, seed, checkpoint_every, summary_every,
-                               progress, evaluator, eval_every, callbacks)
+                               progress, evaluator, eval_every, callbacks, steps_per_execution)
         else:
             last_eval = None
         export_path = None
@@ -357,8 +368,21 @@ def _best_checkpoint_fn(exp, evaluator):
     return save
 
 
+def effective_steps_per_execution(requested, start_step, train_steps, intervals):
+    """`requested` lowered to divide the run's start, end and every non-zero interval.
+
+    Executions of `k` iterations start at `start_step`; with `k` dividing the start and every
+    interval, each iteration where a callback is due ends an execution.
+    """
+    k = int(requested)
+    for value in (start_step, train_steps, *intervals):
+        if value:
+            k = math.gcd(k, int(value))
+    return max(k, 1)
+
+
 def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
-           evaluator=None, eval_every=0, extra_callbacks=()):
+           evaluator=None, eval_every=0, extra_callbacks=(), steps_per_execution=1):
     trainer, strategy = exp.trainer, exp.strategy
     local_batch = per_replica_batch * trainer.real_batches_per_iteration
 
@@ -387,6 +411,18 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
             global_batch_size=(per_replica_batch * strategy.num_replicas_in_sync
                                * trainer.real_batches_per_iteration)))
     cbs.extend(make(exp) for make in extra_callbacks)
+    if steps_per_execution > 1:
+        intervals = [getattr(cb, "every", 0) for cb in cbs]
+        k = effective_steps_per_execution(steps_per_execution, exp.start_step, exp.train_steps,
+                                          intervals)
+        if k != steps_per_execution:
+            print(f"run.steps_per_execution = {steps_per_execution} lowered to {k}, so that "
+                  f"executions end at iteration {exp.train_steps} and on every checkpoint, "
+                  f"summary and evaluation (intervals {sorted(set(i for i in intervals if i))}"
+                  f", starting at {exp.start_step}).", flush=True)
+        # Keras traces the multi-step function on the first fit.
+        exp.trainer.steps_per_execution = k
+        exp.trainer.train_function = None
     if progress:
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()

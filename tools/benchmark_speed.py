@@ -5,6 +5,8 @@ r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
       --mixed_precision=none,mixed_bfloat16 --jit_compile=false,true --breakdown
   python tools/benchmark_speed.py --gin_file=gin/quickstart.gin --image_shape=32,32,1
   python tools/benchmark_speed.py --methods=fastgan,sngan,robgan
+  python tools/benchmark_speed.py --gin_file=gin/fargan_synthetic_8gaussians.gin \
+      --iterations=20000 --warmup=2000 --steps_per_execution=1,1000
 
 With `--methods`, each method runs its CIFAR-10 gin file (plus any `--gin_file` / `--gin_param`
 overrides) with the same synthetic data, network width (`--width`) and global batch
@@ -18,6 +20,12 @@ not depend on pixel values), so no data set is needed. Every variant starts from
 initial weights, and the table shows how far its losses differ from the first variant's at
 iteration 1, where the weights are still identical (mixed precision must change the losses
 by rounding only).
+
+On the 2-D synthetic sets (vector data, `gin/fargan_synthetic_*.gin`) a step takes about a
+millisecond, so the table shows the wall time of whole `fit` calls divided by the iterations, for
+each `--steps_per_execution`, against two hand-written FARGAN iterations on the same MLPs, batch
+and point cloud (Tao & Wang 2020, Alg. 1): the yardstick, a `tf.function` called once per
+iteration from a Python loop, and the same iteration run 100 times per call in a `tf.range` loop.
 """
 
 import os
@@ -44,6 +52,8 @@ flags.DEFINE_list("mixed_precision", ["auto"], "Numeric policies to compare: aut
                   "trainer's default), none (float32) or Keras policy names, e.g. "
                   "none,mixed_bfloat16.")
 flags.DEFINE_list("jit_compile", ["false"], "XLA variants to compare: false,true.")
+flags.DEFINE_list("steps_per_execution", ["config"], "run.steps_per_execution variants to "
+                  "compare, e.g. 1,1000 (config: the gin file's value).")
 flags.DEFINE_list("image_shape", ["32", "32", "3"], "H,W,C of the synthetic images.")
 flags.DEFINE_integer("num_classes", 10, "Classes of the synthetic data.")
 flags.DEFINE_bool("breakdown", False, "Also time the parts of one iteration.")
@@ -138,6 +148,62 @@ def _reference_iteration(trainer, batches, xla):
     return lambda: step(*next(batches)).numpy()
 
 
+def _reference_fargan(trainer, batches, per_call=1):
+    """A minimal hand-written FARGAN iteration (Tao & Wang 2020, Alg. 1, eq. 10-11; NSGAN loss,
+    0GP on the reals and the fakes counted as real, plain SGD) on the trainer's nets: no Keras,
+    no callbacks, no logs. Returns `fn()` running `per_call` iterations in one `tf.function`
+    call, the batches taken from the same point cloud's pipeline (an iterator argument)."""
+    import keras  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    g_net, d_net = trainer.generator, trainer.discriminator
+    n = next(batches)[0].shape[0]
+    n0, f = trainer.num_far, trainer.far_factor
+    m = trainer.num_fake or n
+    weight = trainer.penalty.weight
+    lr_g = float(trainer.g_optimizer.learning_rate.numpy())
+    lr_d = float(trainer.d_optimizer.learning_rate.numpy())
+    g_opt, d_opt = keras.optimizers.SGD(lr_g), keras.optimizers.SGD(lr_d)
+    g_opt.build(g_net.trainable_variables)
+    d_opt.build(d_net.trainable_variables)
+    z_dim = trainer.z_dim
+
+    def d0(x):
+        return d_net(x, None, training=True)["logits"]
+
+    def iteration(reals):
+        generated = g_net(tf.random.normal([m + f * n0, z_dim]), None, training=True)
+        fakes, candidates = generated[:m], generated[m:]
+        _, idx = tf.math.top_k(-d0(candidates), k=n0)
+        positives = tf.concat([reals[:n - n0], tf.gather(candidates, idx)], 0)
+        with tf.GradientTape() as tape:
+            with tf.GradientTape() as inner:
+                inner.watch(positives)
+                pos_logits = d0(positives)
+                total = tf.reduce_sum(pos_logits)
+            grads = inner.gradient(total, positives)
+            loss = (tf.reduce_mean(tf.nn.softplus(-pos_logits))
+                    + tf.reduce_mean(tf.nn.softplus(d0(fakes)))
+                    + weight * tf.reduce_mean(tf.reduce_sum(tf.square(grads), 1)))
+        d_vars = d_net.trainable_variables
+        d_opt.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+        with tf.GradientTape() as tape:
+            g_loss = tf.reduce_mean(tf.nn.softplus(
+                -d0(g_net(tf.random.normal([m, z_dim]), None, training=True))))
+        g_vars = g_net.trainable_variables
+        g_opt.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        return g_loss
+
+    @tf.function
+    def step(iterator):
+        g_loss = iteration(next(iterator)[0])
+        for _ in tf.range(per_call - 1):
+            g_loss = iteration(next(iterator)[0])
+        return g_loss
+
+    return lambda: step(batches)
+
+
 # Each method's own CIFAR-10 configuration.
 METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/sngan_cifar.gin",
               "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin"}
@@ -212,6 +278,95 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
     return row
 
 
+def _is_vector_config():
+    """Whether the configured data set is a 2-D point cloud (data/synthetic2d.py)."""
+    import gin  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.data import synthetic2d  # pylint: disable=import-outside-toplevel
+
+    config.parse(list(FLAGS.gin_file), list(FLAGS.gin_param))
+    try:
+        ref = gin.query_parameter("run.data")
+    except ValueError:
+        return False
+    wrapped = getattr(getattr(ref, "configurable", None), "wrapped", None)
+    return isinstance(wrapped, type) and issubclass(wrapped, synthetic2d.PointCloud)
+
+
+def _wall(fn, calls):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    t0 = time.perf_counter()
+    out = None
+    for _ in range(calls):
+        out = fn()
+    if isinstance(out, tf.Tensor):
+        out.numpy()
+    return time.perf_counter() - t0
+
+
+def _vector_benchmark():
+    """Trainer (`fit`, each `--steps_per_execution`) against hand-written FARGAN iterations on a
+    2-D config; prints ms per iteration."""
+    import gin  # pylint: disable=import-outside-toplevel
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+
+    rows = []
+    exp = first = None
+    for policy in FLAGS.mixed_precision:
+        for spe in FLAGS.steps_per_execution:
+            params = list(FLAGS.gin_param) + [
+                "run.evaluator = None",
+                f"run.mixed_precision = {None if policy == 'none' else repr(policy)}"]
+            config.parse(list(FLAGS.gin_file), params)
+            k = (gin.query_parameter("run.steps_per_execution") if spe == "config"
+                 else int(spe))
+            keras.mixed_precision.set_global_policy("float32")
+            with tempfile.TemporaryDirectory() as model_dir:
+                exp = experiment.run(model_dir, setup_only=True)
+            first = first or exp
+            trainer = exp.trainer
+            trainer.steps_per_execution, trainer.train_function = k, None
+            per_replica = exp.per_replica_batch * trainer.real_batches_per_iteration
+            dataset = exp.strategy.distribute_datasets_from_function(
+                lambda ctx, n=per_replica: exp.data.make(n, seed=0, input_context=ctx))
+            warm = -(-FLAGS.warmup // k) * k
+            timed = -(-FLAGS.iterations // k) * k
+            trainer.fit(dataset, epochs=1, steps_per_epoch=warm, verbose=0)
+            t0 = time.perf_counter()
+            trainer.fit(dataset, epochs=1, steps_per_epoch=timed, verbose=0)
+            rows.append((f"trainer fit, {policy}, steps_per_execution {k}",
+                         (time.perf_counter() - t0) / timed))
+    # The hand-written iterations run on the first variant's nets (its numeric policy).
+    exp = first
+    trainer = exp.trainer
+    if FLAGS.reference and hasattr(trainer, "num_far"):
+        batches = iter(exp.data.make(exp.per_replica_batch, seed=2))
+        policy = FLAGS.mixed_precision[0]
+        for per_call, name in ((1, f"hand-written tf.function, {policy}, 1 iteration per "
+                                   "call (yardstick)"),
+                               (100, f"hand-written tf.function, {policy}, 100 iterations "
+                                     "per call")):
+            fn = _reference_fargan(trainer, batches, per_call)
+            _wall(fn, max(1, FLAGS.warmup // per_call))
+            calls = max(1, FLAGS.iterations // per_call)
+            rows.append((name, _wall(fn, calls) / (calls * per_call)))
+    base = next((sec for name, sec in rows if "yardstick" in name), None)
+    print()
+    print(f"config: {' + '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}")
+    print(f"global batch {exp.per_replica_batch * exp.strategy.num_replicas_in_sync}, "
+          f"{FLAGS.iterations} timed iterations after {FLAGS.warmup} warm-up; one iteration = "
+          "n_disc D steps + 1 G step")
+    print(f"{'variant':<66}{'ms/iter':>9}{'it/s':>8}{'vs yardstick':>14}")
+    for name, sec in rows:
+        rel = f"{sec / base:.2f}x" if base else "-"
+        print(f"{name:<66}{1000 * sec:>9.3f}{1 / sec:>8.0f}{rel:>14}")
+
+
 def _compare_methods():
     unknown = [m for m in FLAGS.methods if m not in METHOD_GIN]
     if unknown:
@@ -253,6 +408,9 @@ def main(argv):
         return
     if not FLAGS.gin_file:
         raise app.UsageError("--gin_file (or --methods) is required")
+    if _is_vector_config():
+        _vector_benchmark()
+        return
     rows = []
     for policy in FLAGS.mixed_precision:
         for xla in FLAGS.jit_compile:

@@ -224,6 +224,43 @@ class GANTrainer(keras.Model):
         self.iteration.assign_add(1)
         return logs
 
+    def make_train_function(self, force=False):
+        """Keras' train function; with `steps_per_execution = K > 1`, K iterations per call.
+
+        Keras 3 runs K > 1 as a `tf.while_loop` over `iterator.get_next_as_optional()` inside
+        `tf.cond`s, which fails under MirroredStrategy ("You must feed a value for placeholder
+        tensor", keras-team/keras#19246) and loses the data's static batch size. Our data sets
+        repeat forever and `fit` asks for a multiple of K iterations (`experiment.run` lowers K
+        to divide the run), so a plain `tf.range` loop of `strategy.run` on `next(iterator)`
+        suffices, as in TF-Keras. It returns the last iteration's logs (means over replicas).
+        """
+        k = int(getattr(self, "steps_per_execution", 1) or 1)
+        if k == 1 or self.run_eagerly:
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        strategy = self.distribute_strategy
+
+        def one_step(data):
+            outputs = strategy.run(self.train_step, args=(data,))
+            if strategy.num_replicas_in_sync == 1:
+                return outputs
+            return tf.nest.map_structure(
+                lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), outputs)
+
+        if self.jit_compile:
+            one_step = tf.function(one_step, jit_compile=True)
+
+        @tf.function(reduce_retracing=True)
+        def multi_step(iterator):
+            outputs = one_step(next(iterator))
+            for _ in tf.range(k - 1):
+                outputs = one_step(next(iterator))
+            return outputs
+
+        self.train_function = multi_step
+        return multi_step
+
     def discriminator_step(self, real_images, real_labels):
         """One D update; returns a dict of scalar logs (local means)."""
         raise NotImplementedError
