@@ -84,6 +84,28 @@ class PenaltyTest(tf.test.TestCase):
         # Differentiable w.r.t. D's weights (double backward): d(k ||w||^2)/dw = 2 k w.
         self.assertAllClose(tape.gradient(total, w), 20.0 * w.numpy())
 
+    def test_penalty_on_the_sigmoid_output(self):
+        # output="probability": ||grad sigmoid(D0)||^2 = sigmoid'(D0)^2 ||w||^2 for a linear D0.
+        w = tf.Variable([0.5, -2.0, 1.5])
+        fn = lambda x: tf.linalg.matvec(x, w) + 1.0  # noqa: E731
+        x = tf.random.stateless_normal([4, 3], seed=[0, 1])
+        logits = x.numpy() @ w.numpy() + 1.0
+        sig = 1.0 / (1.0 + np.exp(-logits))
+        want = 10.0 * (sig * (1.0 - sig)) ** 2 * 6.5
+        pen, got_logits = penalties.SamplePenalty(10.0, output="probability")(fn, x, None, None)
+        self.assertAllClose(pen, want, rtol=1e-5)
+        self.assertAllClose(got_logits, logits)
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(penalties.gradient_penalty(fn, x, 10.0, 0.0, "probability")[0])
+        # d/dw of 10 s'(l)^2 ||w||^2 with l = x.w + 1: 10 [2 s' s'' x ||w||^2 + s'^2 2 w].
+        d1 = sig * (1.0 - sig)
+        d2 = d1 * (1.0 - 2.0 * sig)
+        grad = (10.0 * (2.0 * d1 * d2 * 6.5)[:, None] * x.numpy()
+                + 10.0 * (d1 ** 2)[:, None] * 2.0 * w.numpy()).sum(0)
+        self.assertAllClose(tape.gradient(total, w), grad, rtol=1e-4)
+        with self.assertRaisesRegex(ValueError, "SamplePenalty.output must be one of"):
+            penalties.SamplePenalty(output="prob")
+
     def test_image_inputs_and_sample_penalty(self):
         d = LinearD(np.arange(8, dtype=np.float32) - 3.0)
         x = tf.random.stateless_uniform([3, 2, 2, 2], seed=[2, 3])

@@ -2,10 +2,14 @@
 
 import csv
 import os
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
 
+from tests import strategies
+from tests import test_resume
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast.data import synthetic2d
@@ -79,6 +83,17 @@ class MetricsTest(tf.test.TestCase):
         self.assertAllClose(synthetic.energy_distance(np.zeros((4, 2)), np.full((5, 2), [3, 0])),
                             6.0)
 
+    def test_real_coverage(self):
+        reals = np.stack([np.arange(6.0), np.zeros(6)], 1)     # 0..5 on a line: 1-NN radius 1
+        samples = np.array([[0.5, 0.0], [10.0, 10.0], [4.0, 0.9]])
+        # (0.5, 0) is within 1 of reals 0 and 1; (4, 0.9) within 1 of real 4 only.
+        self.assertAllClose(synthetic.real_coverage(samples, reals, k=1), 3 / 6)
+        # k = 2: radius 2 at the ends (their 2nd neighbour), 1 inside. Covered: 0 and 1 by
+        # (0.5, 0); 4 (0.9) and 5 (1.35 <= 2) by (4, 0.9); not 2 (1.5 > 1) nor 3 (1.35 > 1).
+        self.assertAllClose(synthetic.real_coverage(samples, reals, k=2), 4 / 6)
+        with self.assertRaisesRegex(ValueError, "more than k=5 real points"):
+            synthetic.real_coverage(samples, reals[:5])
+
     def test_scatter_colours(self):
         image = synthetic.scatter_image(np.array([[0.0, 0.0], [1.0, 1.0]]),
                                         np.array([[1.0, 1.0], [-1.0, -1.0]]), size=101,
@@ -109,6 +124,48 @@ class SyntheticRunTest(tf.test.TestCase):
         png = tf.io.decode_png(tf.io.read_file(rows[-1]["scatter_png"]))
         self.assertEqual(png.shape, (400, 400, 3))
         self.assertEqual(int(rows[-1]["num_modes"]), 8)
+        # The points behind each plot, and the real ones, for tools/synthetic_figures.py.
+        points = np.load(os.path.join(model_dir, "scatter", "step_00000004.npy"))
+        self.assertEqual(points.shape, (100, 2))
+        real = np.load(os.path.join(model_dir, "scatter", "real.npy"))
+        self.assertAllEqual(real, synthetic2d.EightGaussians(num_points=64).points)
+        self.assertAllClose(float(rows[-1]["real_coverage"]),
+                            synthetic.real_coverage(points, real))
+        figures = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "tools", "synthetic_figures.py"),
+             f"--run=FAR={model_dir}", f"--run=again={model_dir}", "--steps=2,4",
+             f"--output={model_dir}/grid.png", f"--curves_output={model_dir}/curves.png"],
+            capture_output=True, text=True, check=False)
+        self.assertEqual(figures.returncode, 0, figures.stderr[-2000:])
+        grid = tf.io.decode_png(tf.io.read_file(f"{model_dir}/grid.png"))
+        self.assertGreater(grid.shape[0], 200)     # two rows of panels
+        self.assertGreater(grid.shape[1], 200)     # two columns
+        self.assertTrue(os.path.isfile(f"{model_dir}/curves.png"))
+        table = [line for line in figures.stdout.splitlines() if line.startswith("| FAR |")]
+        self.assertEqual(len(table), 2)
+        self.assertIn(f"{float(rows[-1]['real_coverage']):.3f}", table[-1])
+        bad = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "tools", "synthetic_figures.py"),
+             f"--run=FAR={model_dir}", "--steps=3", f"--output={model_dir}/bad.png"],
+            capture_output=True, text=True, check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("step_00000003.npy not found", bad.stderr)
+        # A resumed run drops the rows after its checkpoint (iteration 2) and re-evaluates.
+        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")], [
+            "run.train_steps = 4", "run.batch_size = 8", "FARGAN.num_far = 2",
+            "FARGAN.num_fake = 8", "MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
+            "EightGaussians.num_points = 64", "synthetic_evaluation.every = 2",
+            "synthetic_evaluation.num_samples = 100", "run.summary_every = 2",
+            "run.progress = False", "run.checkpoint_every = 2"])
+        resumed = self.get_temp_dir() + "/resumed"
+        experiment.run(resumed, **{})
+        for suffix in (".index", ".data-00000-of-00001"):
+            os.remove(os.path.join(resumed, "checkpoints", f"ckpt-4{suffix}"))
+        with open(os.path.join(resumed, "checkpoints", "checkpoint"), "w") as f:
+            f.write('model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n')
+        experiment.run(resumed)
+        with open(os.path.join(resumed, synthetic.CSV_NAME)) as f:
+            self.assertEqual([int(r["step"]) for r in csv.DictReader(f)], [2, 4])
         # The exported generator serves 2-D points.
         loaded = tf.saved_model.load(result["export_path"])
         self.assertEqual(sorted(loaded.signatures), ["serving_default", "truncated"])  # no PNG
@@ -133,6 +190,80 @@ class SyntheticRunTest(tf.test.TestCase):
                                  "run.export_at_end = False"])
         result = experiment.run(self.get_temp_dir() + "/uncond")
         self.assertEqual(result["final_step"], 1)
+
+
+class StepsPerExecutionTest(tf.test.TestCase):
+    """`run.steps_per_execution = K` runs K iterations per call of the traced function: the
+    update is the same as one per call, and callbacks still fire on their iterations."""
+
+    TINY = ["run.batch_size = 8", "FARGAN.num_far = 2", "FARGAN.num_fake = 8",
+            "MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
+            "EightGaussians.num_points = 64", "synthetic_evaluation.num_samples = 100",
+            "run.progress = False", "run.export_at_end = False"]
+
+    def _run(self, model_dir, steps, k, extra=(), strategy_fn=None):
+        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")],
+                     self.TINY + [f"run.train_steps = {steps}",
+                                  f"run.steps_per_execution = {k}"] + list(extra))
+        kwargs = {"strategy_fn": strategy_fn} if strategy_fn else {}
+        return experiment.run(model_dir, **kwargs)
+
+    def test_effective_value_divides_start_end_and_intervals(self):
+        f = experiment.effective_steps_per_execution
+        self.assertEqual(f(1000, 0, 200000, [10000, 1000, 5000, 0]), 1000)
+        self.assertEqual(f(1000, 0, 200000, [10000, 500]), 500)
+        self.assertEqual(f(100, 4737, 200000, [1000]), 1)     # resumed off the grid
+        self.assertEqual(f(100, 300, 1050, [0, 0]), 50)
+        self.assertEqual(f(7, 0, 12, []), 1)
+
+    def _check_same_update(self, strategy_fn=None):
+        intervals = ["run.checkpoint_every = 4", "run.summary_every = 4",
+                     "synthetic_evaluation.every = 4", "run.keep_checkpoints = 5"]
+        root = self.get_temp_dir()
+        one = self._run(root + "/k1", 12, 1, intervals, strategy_fn)
+        four = self._run(root + "/k4", 12, 4, intervals, strategy_fn)
+        self.assertEqual(one["final_step"], 12)
+        self.assertEqual(four["final_step"], 12)
+        want, got = (test_resume.checkpoint_tensors(r["checkpoint"]) for r in (one, four))
+        self.assertEqual(sorted(want), sorted(got))
+        for key in want:
+            self.assertAllEqual(want[key], got[key], msg=key)
+        # Checkpoints and evaluations land on the same iterations.
+        for run_dir in (root + "/k1", root + "/k4"):
+            steps = sorted(int(p.split("-")[-1].split(".")[0]) for p in
+                           tf.io.gfile.glob(run_dir + "/checkpoints/ckpt-*.index"))
+            self.assertEqual(steps, [4, 8, 12])
+            with open(os.path.join(run_dir, synthetic.CSV_NAME)) as f:
+                self.assertEqual([int(r["step"]) for r in csv.DictReader(f)], [4, 8, 12])
+
+    def test_same_update_and_callbacks_as_one_step_per_call(self):
+        self._check_same_update()
+
+    def test_same_update_on_two_replicas(self):
+        if strategies.two_cpu_mirrored() is None:
+            self.skipTest("needs two logical CPUs")
+        self._check_same_update(strategies.two_cpu_mirrored)
+
+    def test_lowered_to_the_intervals_and_resumed_off_the_grid(self):
+        model_dir = self.get_temp_dir() + "/lowered"
+        # 5 iterations one per call, then resumed with K = 4 and checkpoints every 2: the
+        # executions are lowered to gcd(4, start 5, ...) = 1 and the run still ends at 9.
+        self._run(model_dir, 5, 1, ["run.checkpoint_every = 5", "synthetic_evaluation.every = 5"])
+        result = self._run(model_dir, 9, 4, ["run.checkpoint_every = 2",
+                                             "synthetic_evaluation.every = 0"])
+        self.assertEqual(result["final_step"], 9)
+        whole = self._run(self.get_temp_dir() + "/whole", 9, 1,
+                          ["run.checkpoint_every = 0", "synthetic_evaluation.every = 0"])
+        want = test_resume.checkpoint_tensors(whole["checkpoint"])
+        got = test_resume.checkpoint_tensors(result["checkpoint"])
+        for key in want:
+            self.assertAllEqual(want[key], got[key], msg=key)
+
+    def test_bad_value_is_one_line(self):
+        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")],
+                     self.TINY + ["run.train_steps = 2", "run.steps_per_execution = 0"])
+        with self.assertRaisesRegex(ValueError, r"run.steps_per_execution = 0 must be"):
+            experiment.run(self.get_temp_dir() + "/bad")
 
 
 if __name__ == "__main__":

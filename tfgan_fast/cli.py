@@ -5,6 +5,7 @@ and errors raised on purpose printed as one line (`--traceback` for the full tra
 """
 
 import difflib
+import os
 import sys
 
 from absl import app
@@ -34,6 +35,27 @@ def parse_flags(argv):
         print(message, file=sys.stderr)
         print("Pass --helpshort or --helpfull to see help on flags.", file=sys.stderr)
         sys.exit(1)
+
+
+def named_paths(specs, flag="run", name_word="NAME", what="PATH", is_dir=False):
+    """`["NAME=PATH", ...]` from a repeated flag -> `[(name, path)]` in order.
+
+    Raises:
+        app.UsageError: naming the entry, for a missing `=`, an empty side or a missing path.
+    """
+    pairs = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise app.UsageError(f"--{flag}={spec!r}: expected {name_word}={what}")
+        exists = os.path.isdir(path) if is_dir else os.path.exists(path)
+        if not exists:
+            raise app.UsageError(f"--{flag}={spec!r}: {path!r} "
+                                 f"{'is not a directory' if is_dir else 'does not exist'}")
+        pairs.append((name, path))
+    if not pairs:
+        raise app.UsageError(f"name at least one --{flag}={name_word}={what}")
+    return pairs
 
 
 def one_line_errors(main):

@@ -29,26 +29,38 @@ def _sum_over_features(x):
     return tf.reduce_sum(x, axis=list(range(1, x.shape.rank)))
 
 
-def input_gradients(logit_fn, inputs):
-    """`D0(x)` and `grad_x D0(x)` per example, recorded for an enclosing tape.
+OUTPUTS = ("logits", "probability")
+
+
+def _check_output(owner, output):
+    if output not in OUTPUTS:
+        raise ValueError(f"{owner}.output must be one of {OUTPUTS}, got {output!r}")
+
+
+def input_gradients(logit_fn, inputs, output="logits"):
+    """`D0(x)` and the input gradient of D's output per example, recorded for an enclosing tape.
 
     Args:
         logit_fn: `fn(x) -> [B]` pre-sigmoid outputs, no coupling between examples.
         inputs: `[B, ...]` points (treated as constants; their own gradient is not needed).
+        output: `"logits"`: `grad_x D0(x)` (Tao & Wang 2020, eq. 11); `"probability"`:
+            `grad_x sigmoid(D0(x)) = sigmoid'(D0(x)) grad_x D0(x)`, the gradient of the
+            sigmoid output as in the code of Thanh-Tung et al. 2019 (its D ends in a sigmoid).
 
     Returns:
         `(logits [B] float32, gradients [B, ...] float32)`.
     """
+    _check_output("input_gradients", output)
     inputs = tf.stop_gradient(tf.convert_to_tensor(inputs))
     with tf.GradientTape(watch_accessed_variables=False) as inner:
         inner.watch(inputs)
         logits = tf.cast(logit_fn(inputs), tf.float32)
-        total = tf.reduce_sum(logits)
+        total = tf.reduce_sum(logits if output == "logits" else tf.sigmoid(logits))
     grads = inner.gradient(total, inputs)
     return logits, tf.cast(grads, tf.float32)
 
 
-def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0):
+def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0, output="logits"):
     """`weight * (||grad_x D0(x)|| - center)^2` per example, and `D0(x)`.
 
     With `center = 0` this is the zero-centred penalty `weight * ||grad_x D0(x)||^2` (computed
@@ -59,11 +71,12 @@ def gradient_penalty(logit_fn, inputs, weight=10.0, center=0.0):
         inputs: `[B, ...]`.
         weight: k (10 in Tao & Wang 2020).
         center: 0 (Tao & Wang 2020, Thanh-Tung et al. 2019) or 1 (WGAN-GP).
+        output: which output's gradient, see `input_gradients`.
 
     Returns:
         `(penalty [B], logits [B])`.
     """
-    logits, grads = input_gradients(logit_fn, inputs)
+    logits, grads = input_gradients(logit_fn, inputs, output)
     sq_norm = _sum_over_features(tf.square(grads))
     if center == 0:
         return weight * sq_norm, logits
@@ -106,12 +119,16 @@ class SamplePenalty:
 
     Args:
         weight: k (10 in Tao & Wang 2020).
+        output: `"logits"` penalises `||grad D0||^2` (Tao & Wang 2020, eq. 11), `"probability"`
+            `||grad sigmoid(D0)||^2` (the code of Thanh-Tung et al. 2019).
     """
 
-    def __init__(self, weight=10.0):
+    def __init__(self, weight=10.0, output="logits"):
         if weight < 0:
             raise ValueError(f"SamplePenalty.weight must be >= 0, got {weight}")
+        _check_output("SamplePenalty", output)
         self.weight = float(weight)
+        self.output = output
 
     def __call__(self, logit_fn, positives, fakes, seed):
         """Returns `(penalty [N], logits [N])` on `positives` `[N, ...]`; `fakes`, `seed` unused."""
@@ -119,7 +136,7 @@ class SamplePenalty:
         if self.weight == 0:
             logits = tf.cast(logit_fn(positives), tf.float32)
             return tf.zeros_like(logits), logits
-        return zero_centered_penalty(logit_fn, positives, self.weight)
+        return gradient_penalty(logit_fn, positives, self.weight, 0.0, self.output)
 
 
 @gin.configurable
@@ -132,18 +149,21 @@ class InterpolationPenalty:
     Args:
         weight: k.
         center: 0 or 1.
+        output: `"logits"` or `"probability"`, as `SamplePenalty`.
     """
 
-    def __init__(self, weight=10.0, center=0.0):
+    def __init__(self, weight=10.0, center=0.0, output="logits"):
         if weight < 0:
             raise ValueError(f"InterpolationPenalty.weight must be >= 0, got {weight}")
+        _check_output("InterpolationPenalty", output)
         self.weight = float(weight)
         self.center = float(center)
+        self.output = output
 
     def __call__(self, logit_fn, positives, fakes, seed):
         """Returns `(penalty [min(N, M)], logits of positives [N])`."""
         n = min(positives.shape[0], fakes.shape[0])
         x_hat = uniform_interpolates(positives[:n], fakes[:n], seed)
-        penalty, _ = gradient_penalty(logit_fn, x_hat, self.weight, self.center)
+        penalty, _ = gradient_penalty(logit_fn, x_hat, self.weight, self.center, self.output)
         logits = tf.cast(logit_fn(positives), tf.float32)
         return penalty, logits

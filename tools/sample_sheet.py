@@ -30,20 +30,6 @@ flags.DEFINE_enum("latent", "normal", ["normal", "uniform"], "Latent distributio
 _GAP = 4  # grey pixels between grids
 
 
-def _parse_runs(specs):
-    runs = []
-    for spec in specs:
-        if "=" not in spec:
-            raise app.UsageError(f"--run={spec!r}: expected TITLE=PATH")
-        title, path = spec.split("=", 1)
-        if not os.path.exists(path):
-            raise app.UsageError(f"--run={spec!r}: {path!r} does not exist")
-        runs.append((title, path))
-    if not runs:
-        raise app.UsageError("name at least one --run=TITLE=PATH")
-    return runs
-
-
 def _class_names(num_classes):
     if not FLAGS.class_names:
         return [str(c) for c in range(num_classes)]
@@ -60,7 +46,7 @@ def _class_names(num_classes):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    runs = _parse_runs(FLAGS.run)
+    runs = cli.named_paths(FLAGS.run, name_word="TITLE")
     if FLAGS.per_class < 1:
         raise app.UsageError(f"--per_class={FLAGS.per_class} must be >= 1")
     import numpy as np  # pylint: disable=import-outside-toplevel

@@ -7,13 +7,19 @@
   high-quality samples the same way).
 - `energy_distance`: `2 E|X - Y| - E|X - X'| - E|Y - Y'|` between the generated and the real
   point clouds (zero iff the distributions agree; V-statistics, so it is never negative).
+- `real_coverage`: the fraction of the finite real samples with a generated sample inside their
+  k-nearest-neighbour ball among the reals ("coverage" of Naeem, Oh, Uh, Choi, Yoo, "Reliable
+  Fidelity and Diversity Metrics for Generative Models", ICML 2020, k = 5). It measures Tao &
+  Wang 2020's "fits all the real samples" (Fig. 1): 1 when every real point has generated
+  points near it, low when G collapses onto a few of them.
 - `scatter_image`: real points blue, generated red (as Tao & Wang 2020, Fig. 1), drawn by NumPy
   rasterisation and `tf.io.encode_png` (no matplotlib).
 - `SyntheticEvaluationCallback` (built by the gin factory `synthetic_evaluation`, bound as
   `run.callbacks = [@synthetic_evaluation]`): every `every` iterations and at the end it samples
   the generator with fixed latents, appends the metrics to `DIR/synthetic_metrics.csv`, writes
-  the scalars and the plot to TensorBoard (`DIR/eval`) and the plot to
-  `DIR/scatter/step_<iteration>.png`.
+  the scalars and the plot to TensorBoard (`DIR/eval`), the plot to
+  `DIR/scatter/step_<iteration>.png` and the generated points to `.../step_<iteration>.npy`
+  (for `tools/synthetic_figures.py`). A resumed run drops the CSV rows after its checkpoint.
 """
 
 import csv
@@ -78,6 +84,22 @@ def energy_distance(x, y):
                  - _mean_pairwise_distance(y, y))
 
 
+def real_coverage(samples, reals, k=5):
+    """Fraction of `reals` `[n, 2]` whose k-NN ball among the reals holds a sample (Naeem et
+    al. 2020's coverage; the ball's radius is the distance to the k-th nearest other real)."""
+    samples = np.asarray(samples, np.float64)
+    reals = np.asarray(reals, np.float64)
+    if len(reals) <= k:
+        raise ValueError(f"real_coverage needs more than k={k} real points, got {len(reals)}")
+    d_rr = np.sqrt(((reals[:, None, :] - reals[None, :, :]) ** 2).sum(-1))
+    radius = np.sort(d_rr, axis=1)[:, k]        # column 0 is the point itself
+    nearest = np.full(len(reals), np.inf)
+    for i in range(0, len(samples), 1024):
+        d = np.sqrt(((reals[:, None, :] - samples[None, i:i + 1024, :]) ** 2).sum(-1))
+        nearest = np.minimum(nearest, d.min(1))
+    return float((nearest <= radius).mean())
+
+
 def scatter_image(real, fake, size=400, extent=None, marker=1):
     """Rasterised scatter plot, uint8 `[size, size, 3]`: white, fake red, real blue on top.
 
@@ -115,7 +137,8 @@ def scatter_image(real, fake, size=400, extent=None, marker=1):
 
 def evaluate_points(samples, data):
     """All metrics of `samples` `[n, 2]` against a `synthetic2d` source `data`."""
-    result = {"energy_distance": energy_distance(samples, data.points)}
+    result = {"energy_distance": energy_distance(samples, data.points),
+              "real_coverage": real_coverage(samples, data.points)}
     if data.centers is not None:
         modes = mode_metrics(samples, data.centers, data.std)
         result.update({k: modes[k] for k in ("modes_covered", "num_modes",
@@ -147,6 +170,19 @@ class SyntheticEvaluationCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "eval"))
+        directory = os.path.join(self.model_dir, SCATTER_SUBDIR)
+        os.makedirs(directory, exist_ok=True)
+        np.save(os.path.join(directory, "real.npy"), self.data.points.astype(np.float32))
+        # A resumed run re-evaluates the iterations after its checkpoint: drop their rows.
+        path = os.path.join(self.model_dir, CSV_NAME)
+        if os.path.isfile(path):
+            step = int(self.model.iteration.numpy())
+            with open(path, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+            kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) <= step]
+            if len(kept) != len(rows):
+                with open(path, "w", newline="", encoding="utf-8") as f:
+                    csv.writer(f).writerows(kept)
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.iteration.numpy())
@@ -166,6 +202,7 @@ class SyntheticEvaluationCallback(keras.callbacks.Callback):
         os.makedirs(directory, exist_ok=True)
         png = os.path.join(directory, f"step_{step:08d}.png")
         tf.io.write_file(png, tf.io.encode_png(image))
+        np.save(os.path.join(directory, f"step_{step:08d}.npy"), samples.astype(np.float32))
         result["scatter_png"] = png
         if self.writer is None:
             self.on_train_begin()
