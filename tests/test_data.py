@@ -339,12 +339,10 @@ class TFDSImagesTest(tf.test.TestCase):
         data_dir = self.get_temp_dir()
         for name, archive in (("cifar10", "cifar-10-binary.tar.gz"),
                               ("cifar100", "cifar-100-binary.tar.gz")):
-            start = time.monotonic()
             with mock.patch.object(tfds_images, "_host_reachable", return_value=False), \
                     mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare") as dl:
                 with self.assertRaises(data.DataError) as cm:
                     data.TFDSImages(name, data_dir=data_dir)
-            self.assertLess(time.monotonic() - start, 5.0)
             dl.assert_not_called()
             message = str(cm.exception)
             for part in (name, data_dir, "manual_dir=DIR", archive, "download=False",
@@ -352,13 +350,13 @@ class TFDSImagesTest(tf.test.TestCase):
                 self.assertIn(part, message)
 
     def test_download_false_fails_at_once_without_probe(self):
-        start = time.monotonic()
+        # "At once": neither the network probe nor a download runs (checked by the mocks, not
+        # by a clock, which a loaded machine makes flaky).
         with mock.patch.object(tfds_images, "_host_reachable") as probe, \
                 mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare",
                                   side_effect=AssertionError("must not download")):
             with self.assertRaisesRegex(data.DataError, "not prepared.*download=False"):
                 data.TFDSImages("cifar10", data_dir=self.get_temp_dir(), download=False)
-        self.assertLess(time.monotonic() - start, 2.0)
         probe.assert_not_called()
 
     def test_manual_dir_prepares_without_probe(self):
@@ -538,10 +536,8 @@ class ImageNetTest(tf.test.TestCase):
                                side_effect=AssertionError("must not prepare")), \
                 mock.patch.object(tfds_images, "_host_reachable",
                                   side_effect=AssertionError("must not probe")):
-            start = time.monotonic()
             with self.assertRaises(data.DataError) as cm:
                 data.ImageNet(data_dir=data_dir)
-            self.assertLess(time.monotonic() - start, 5.0)
             message = str(cm.exception)
             for part in ("imagenet2012", "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
                          os.path.join(data_dir, "downloads", "manual"), "ImageNet.manual_dir=DIR",

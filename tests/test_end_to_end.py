@@ -415,11 +415,9 @@ class FailureTest(tf.test.TestCase):
                      with_eval + ["run.train_steps = 2"])
         with mock.patch("tfgan_fast.eval.classifiers._host_reachable", return_value=False), \
                 mock_tfds(num_examples=16):
-            t0 = time.time()
             with self.assertRaisesRegex(experiment.EvaluationSetupError,
                                         r"(?s)tfhub\.dev.*run\.evaluator = None"):
                 experiment.run(model_dir)
-        self.assertLess(time.time() - t0, 60)
         self.assertEqual(_checkpoint_steps(model_dir), [])
 
     def test_bad_gin_binding_names_it(self):

@@ -200,7 +200,6 @@ class RaceToolTest(tf.test.TestCase):
         ]
         for args, message in cases:
             with self.subTest(args=args):
-                t0 = time.time()
                 proc = subprocess.run(
                     [sys.executable, os.path.join(ROOT, "tools", "race.py"),
                      f"--race_dir={race_dir}"] + args, env=_env(), capture_output=True,
@@ -209,7 +208,6 @@ class RaceToolTest(tf.test.TestCase):
                 lines = proc.stderr.strip().splitlines()
                 self.assertEqual(len(lines), 1, proc.stderr)
                 self.assertIn(message, lines[0])
-                self.assertLess(time.time() - t0, 60)
         self.assertFalse(os.path.exists(os.path.join(race_dir, race.STATE_FILE)))
 
     def test_timing_only_records_speeds_and_trains_nothing(self):
@@ -317,12 +315,10 @@ class RaceToolTest(tf.test.TestCase):
         self.assertIn(table.strip(), proc.stdout)
 
         # A third run has nothing left to train and only reports.
-        t0 = time.time()
         again = subprocess.run(cmd + ["--report_only"], env=_env(), capture_output=True,
                                text=True, timeout=300, check=False)
         self.assertEqual(again.returncode, 1)
         self.assertIn(table.strip(), again.stdout)
-        self.assertLess(time.time() - t0, 120)
 
 
 if __name__ == "__main__":
