@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast.eval import manifold
+
 BLUE = (31, 119, 180)
 RED = (214, 39, 40)
 CSV_NAME = "synthetic_metrics.csv"
@@ -87,17 +89,9 @@ def energy_distance(x, y):
 def real_coverage(samples, reals, k=5):
     """Fraction of `reals` `[n, 2]` whose k-NN ball among the reals holds a sample (Naeem et
     al. 2020's coverage; the ball's radius is the distance to the k-th nearest other real)."""
-    samples = np.asarray(samples, np.float64)
-    reals = np.asarray(reals, np.float64)
     if len(reals) <= k:
         raise ValueError(f"real_coverage needs more than k={k} real points, got {len(reals)}")
-    d_rr = np.sqrt(((reals[:, None, :] - reals[None, :, :]) ** 2).sum(-1))
-    radius = np.sort(d_rr, axis=1)[:, k]        # column 0 is the point itself
-    nearest = np.full(len(reals), np.inf)
-    for i in range(0, len(samples), 1024):
-        d = np.sqrt(((reals[:, None, :] - samples[None, i:i + 1024, :]) ** 2).sum(-1))
-        nearest = np.minimum(nearest, d.min(1))
-    return float((nearest <= radius).mean())
+    return manifold.density_coverage(reals, samples, k=k)["coverage"]
 
 
 def scatter_image(real, fake, size=400, extent=None, marker=1):
