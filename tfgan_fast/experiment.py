@@ -186,10 +186,10 @@ def run(model_dir,
             CPUs with AMX-BF16).
         jit_compile: XLA for the train step (slower on CPU; try it on GPU).
         steps_per_execution: iterations per call of the traced training function (Keras'
-            `steps_per_execution`, a `tf.while_loop` in the graph). Callbacks (checkpoints,
-            summaries, evaluation, progress) then run once per execution, so small networks
-            (the 2-D MLPs, where Python's per-step work costs more than the step) run at graph
-            speed. The run lowers it to the greatest common divisor of itself, the start and
+            `steps_per_execution`; `GANTrainer.make_train_function` loops in the graph).
+            Callbacks (checkpoints, summaries, evaluation, progress) then run once per
+            execution, so small networks (the 2-D MLPs, where Python's per-step work costs
+            more than the step) run at graph speed. The run lowers it to the greatest common divisor of itself, the start and
             end iteration and every callback interval, so executions always end on the
             iterations where a checkpoint, summary or evaluation is due; the update itself is
             the same for any value.
@@ -421,8 +421,8 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
                   f"summary and evaluation (intervals {sorted(set(i for i in intervals if i))}"
                   f", starting at {exp.start_step}).", flush=True)
         # Keras traces the multi-step function on the first fit.
-        exp.trainer.steps_per_execution = k
-        exp.trainer.train_function = None
+        trainer.steps_per_execution = k
+        trainer.train_function = None
     if progress:
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()

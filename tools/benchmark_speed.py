@@ -84,11 +84,16 @@ class _Timer:
 
 
 def _time_fn(fn, n, warmup=2):
+    """Mean seconds per call of `fn` over `n` calls after `warmup`; a tensor that the last call
+    returns is fetched inside the timing (pending work counts)."""
     for _ in range(warmup):
         fn()
     t0 = time.perf_counter()
+    out = None
     for _ in range(n):
-        fn()
+        out = fn()
+    if hasattr(out, "numpy"):
+        out.numpy()
     return (time.perf_counter() - t0) / n
 
 
@@ -294,18 +299,6 @@ def _is_vector_config():
     return isinstance(wrapped, type) and issubclass(wrapped, synthetic2d.PointCloud)
 
 
-def _wall(fn, calls):
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    t0 = time.perf_counter()
-    out = None
-    for _ in range(calls):
-        out = fn()
-    if isinstance(out, tf.Tensor):
-        out.numpy()
-    return time.perf_counter() - t0
-
-
 def _vector_benchmark():
     """Trainer (`fit`, each `--steps_per_execution`) against hand-written FARGAN iterations on a
     2-D config; prints ms per iteration."""
@@ -357,9 +350,9 @@ def _vector_benchmark():
                                (100, f"hand-written tf.function, {policy}, 100 iterations "
                                      "per call")):
             fn = _reference_fargan(trainer, batches, per_call)
-            _wall(fn, max(1, FLAGS.warmup // per_call))
             calls = max(1, FLAGS.iterations // per_call)
-            rows.append((name, _wall(fn, calls) / (calls * per_call)))
+            seconds = _time_fn(fn, calls, warmup=max(1, FLAGS.warmup // per_call))
+            rows.append((name, seconds / per_call))
     base = next((sec for name, sec in rows if "yardstick" in name), None)
     print()
     print(f"config: {' + '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}")

@@ -234,7 +234,7 @@ class GANTrainer(keras.Model):
         to divide the run), so a plain `tf.range` loop of `strategy.run` on `next(iterator)`
         suffices, as in TF-Keras. It returns the last iteration's logs (means over replicas).
         """
-        k = int(getattr(self, "steps_per_execution", 1) or 1)
+        k = self.steps_per_execution  # set by Keras' compile, and by experiment.run
         if k == 1 or self.run_eagerly:
             return super().make_train_function(force)
         if self.train_function is not None and not force:
