@@ -94,6 +94,24 @@ class MetricsTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "more than k=5 real points"):
             synthetic.real_coverage(samples, reals[:5])
 
+    def test_csv_from_before_a_new_metric_keeps_rows_under_their_header(self):
+        path = os.path.join(self.get_temp_dir(), "old.csv")
+        with open(path, "w", newline="") as f:
+            f.write("step,energy_distance,scatter_png\n5,0.5,a.png\n")
+        synthetic._append_row(path, {"step": 10, "energy_distance": 0.25,
+                                     "real_coverage": 0.75, "scatter_png": "b.png"})
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(rows, [
+            {"step": "5", "energy_distance": "0.5", "real_coverage": "", "scatter_png": "a.png"},
+            {"step": "10", "energy_distance": "0.25", "real_coverage": "0.75",
+             "scatter_png": "b.png"}])
+        # Same columns: a plain append.
+        synthetic._append_row(path, {"step": 15, "energy_distance": 0.125,
+                                     "real_coverage": 1.0, "scatter_png": "c.png"})
+        with open(path, newline="") as f:
+            self.assertEqual([r["step"] for r in csv.DictReader(f)], ["5", "10", "15"])
+
     def test_scatter_colours(self):
         image = synthetic.scatter_image(np.array([[0.0, 0.0], [1.0, 1.0]]),
                                         np.array([[1.0, 1.0], [-1.0, -1.0]]), size=101,

@@ -140,6 +140,34 @@ def evaluate_points(samples, data):
     return result
 
 
+def _append_row(path, row):
+    """Appends `row` (a dict) to the CSV at `path`, columns `step` then sorted names.
+
+    A file written before a metric was added (a run resumed with a newer tfgan_fast) is
+    rewritten with the new columns first, its rows' new cells left empty, so that every row
+    stays under its header.
+    """
+    keys = ["step"] + sorted(k for k in row if k != "step")
+    old_rows, old_keys = [], None
+    if os.path.isfile(path):
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            old_keys = reader.fieldnames
+            if old_keys != keys:
+                old_rows = list(reader)
+    if old_keys is not None and old_keys != keys:
+        keys += [k for k in old_keys if k not in keys]
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, keys, restval="")
+            writer.writeheader()
+            writer.writerows(old_rows)
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, keys, restval="")
+        if old_keys is None:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 class SyntheticEvaluationCallback(keras.callbacks.Callback):
     """Periodic 2-D metrics and scatter plots (see the module docstring).
 
@@ -206,14 +234,7 @@ class SyntheticEvaluationCallback(keras.callbacks.Callback):
                     tf.summary.scalar(f"synthetic/{key}", value)
             tf.summary.image("synthetic/scatter", image[None], max_outputs=1)
         self.writer.flush()
-        path = os.path.join(self.model_dir, CSV_NAME)
-        new = not os.path.isfile(path)
-        keys = ["step"] + sorted(result)
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            if new:
-                writer.writerow(keys)
-            writer.writerow([step] + [result[k] for k in keys[1:]])
+        _append_row(os.path.join(self.model_dir, CSV_NAME), dict(result, step=step))
         summary = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                             for k, v in result.items() if k != "scatter_png")
         print(f"synthetic evaluation at iteration {step}: {summary}; {png}", flush=True)
