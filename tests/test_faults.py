@@ -61,6 +61,32 @@ class UnreadableCheckpointTest(tf.test.TestCase):
         self.assertIsNone(rundir.unreadable_reason(newest))
 
 
+    def test_resume_with_a_relative_model_dir(self):
+        # As the README's commands: --model_dir=runs/NAME, relative to the working directory.
+        cwd = os.getcwd()
+        os.chdir(self.get_temp_dir())
+        self.addCleanup(os.chdir, cwd)
+        _run(os.path.join("runs", "rel"), 2)
+        result, log = _run(os.path.join("runs", "rel"), 3)
+        self.assertNotIn("WARNING", log)
+        self.assertIn(f"Resumed from {os.path.join('runs', 'rel', 'checkpoints', 'ckpt-2')} "
+                      "(iteration 2 of 3)", log)
+        self.assertEqual(result["final_step"], 3)
+        self.assertEqual(_steps(os.path.join("runs", "rel")), [1, 2, 3])
+
+    def test_when_every_checkpoint_is_unreadable_the_run_starts_afresh(self):
+        model_dir = os.path.join(self.get_temp_dir(), "all_bad")
+        _run(model_dir, 1, ["run.keep_checkpoints = 1"])
+        data_file = tf.io.gfile.glob(os.path.join(model_dir, "checkpoints", "ckpt-1.data-*"))[0]
+        with open(data_file, "r+b") as f:
+            f.truncate(os.path.getsize(data_file) // 2)
+        result, log = _run(model_dir, 2)
+        self.assertIn("ckpt-1 cannot be read", log)
+        self.assertNotIn("Resumed from", log)
+        self.assertEqual(result["final_step"], 2)
+        self.assertEqual(_steps(model_dir), [1, 2])
+
+
 class RunLockTest(tf.test.TestCase):
 
     def test_a_second_run_on_a_directory_refuses_and_names_the_first(self):

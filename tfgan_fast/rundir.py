@@ -175,8 +175,9 @@ def newest_readable_checkpoint(checkpoint_dir, log=print):
     state = tf.train.get_checkpoint_state(checkpoint_dir)
     if state is None:
         return None
+    # get_checkpoint_state has already joined relative entries to `checkpoint_dir` (joining
+    # again would double a relative --model_dir: "runs/x/checkpoints/runs/x/checkpoints/...").
     prefixes = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
-    prefixes = [p if os.path.isabs(p) else os.path.join(checkpoint_dir, p) for p in prefixes]
     stamps = dict(zip(prefixes, state.all_model_checkpoint_timestamps))
     kept = list(prefixes)
     for prefix in reversed(prefixes):
@@ -187,7 +188,10 @@ def newest_readable_checkpoint(checkpoint_dir, log=print):
         log(f"WARNING: checkpoint {prefix} cannot be read ({why}); "
             + (f"moved it to {moved}.* " if moved else "") + "and resuming from an older one.")
         kept.remove(prefix)
-    if kept != prefixes:
+    if not kept:
+        # Every checkpoint was set aside: the run starts afresh, with no state file.
+        tf.io.gfile.remove(os.path.join(checkpoint_dir, "checkpoint"))
+    elif kept != prefixes:
         # With their timestamps, so that the CheckpointManager keeps rotating them.
         tf.compat.v1.train.update_checkpoint_state(
             checkpoint_dir, kept[-1] if kept else "", all_model_checkpoint_paths=kept,
