@@ -56,6 +56,27 @@ class DataTest(tf.test.TestCase):
         self.assertNotAllClose(seen, data.points)  # shuffled
 
 
+    def test_fresh_samples_the_distribution_every_batch_and_resumes(self):
+        data = synthetic2d.EightGaussians(num_points=32, seed=1, fresh=True)
+        batches = [x.numpy() for x, _ in data.make(16, seed=5).take(4)]
+        seen = np.concatenate(batches)
+        # New points every batch, none of them from the finite set, all on the 8 modes.
+        self.assertEqual(len(np.unique(seen, axis=0)), 64)
+        self.assertFalse(np.isin(seen, data.points).any())
+        d = np.linalg.norm(seen[:, None] - data.centers[None], axis=-1).min(1)
+        self.assertLess(d.max(), 6 * data.std)
+        # A pure function of (set seed, run seed, iteration): resumed at 2, the same batches.
+        resumed = [x.numpy() for x, _ in data.make(16, seed=5, start_step=2).take(2)]
+        self.assertAllEqual(resumed, batches[2:])
+        self.assertNotAllClose(batches[0], next(iter(data.make(16, seed=6)))[0])
+        # Two replicas (one pipeline each) read the halves of the one-device batch.
+        halves = [np.concatenate([next(iter(data.make(8, seed=5, input_context=ctx)))[0]
+                                  for ctx in (tf.distribute.InputContext(2, i, 2)
+                                              for i in range(2))])]
+        self.assertAllEqual(halves[0], batches[0])
+        # One pass is num_points examples.
+        self.assertLen(list(data.make(16, seed=5, repeat=False)), 2)
+
 class MetricsTest(tf.test.TestCase):
 
     def test_five_of_eight_modes(self):
