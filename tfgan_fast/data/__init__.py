@@ -8,15 +8,17 @@ Every source has `num_classes`, `image_shape` `(H, W, C)`, `name` and
 `start_step` reads exactly the batches the uninterrupted run would have read.
 
 Importing this package registers the gin configurables `TFDSImages`, `FashionMNIST`,
-`QuickstartFashionMNIST`, `ImageNet` (TFDS imagenet2012 and class subsets, with the gin function
-`imagenet143_class_ids`), `SyntheticImages` (benchmarks) and `DataSpec`
-(a recorded shape, for tools that rebuild a trained model without its data).
+`QuickstartFashionMNIST`, `ImageFolder` (your own images in class sub-folders), `ImageNet` (TFDS
+imagenet2012 and class subsets, with the gin function `imagenet143_class_ids`),
+`SyntheticImages` (benchmarks) and `DataSpec` (a recorded shape, for tools that rebuild a
+trained model without its data).
 """
 from tfgan_fast.data.augment import random_flip_and_resized_crop
 from tfgan_fast.data.base import DataError
 from tfgan_fast.data.fashion_mnist import FashionMNIST
 from tfgan_fast.data.fashion_mnist import QuickstartFashionMNIST
 from tfgan_fast.data.idx import read_idx
+from tfgan_fast.data.image_folder import ImageFolder
 from tfgan_fast.data.idx import write_idx
 from tfgan_fast.data.imagenet import ImageNet
 from tfgan_fast.data.imagenet import imagenet143_class_ids
@@ -32,6 +34,7 @@ __all__ = [
     "DataError",
     "DataSpec",
     "FashionMNIST",
+    "ImageFolder",
     "ImageNet",
     "QuickstartFashionMNIST",
     "SyntheticImages",
