@@ -724,6 +724,20 @@ class CallbackTest(tf.test.TestCase):
         self._run([5.0, 1.0], steps=4, final_step=4)  # same counts: the final can be best
         self.assertEqual(self.best, [(2, 5.0), (4, 1.0)])
 
+    def test_the_evaluated_generator_is_named_in_every_record(self):
+        ev = _ScriptedEvaluator([5.0, 3.0], self.clf)
+        stream = io.StringIO()
+        cb = callback_lib.EvaluationCallback(
+            ev, 2, self.dir, sample_fn=None, z_dim=4, num_classes=3, seed=0, stream=stream,
+            generator_note="EMA of G (decay 0.999 from iteration 0)")
+        model = _Counter(0)
+        model.callbacks_ = [cb]
+        model.run(4)
+        rows = callback_lib.read_metrics(os.path.join(self.dir, "metrics.csv"))
+        self.assertEqual([r["convention"] for r in rows],
+                         ["generator: EMA of G (decay 0.999 from iteration 0)"] * 2)
+        self.assertIn("[generator: EMA of G (decay 0.999 from iteration 0)]", stream.getvalue())
+
     def _rows(self):
         with open(os.path.join(self.dir, "metrics.csv"), newline="") as f:
             return list(csv.reader(f))

@@ -1,5 +1,6 @@
 """What a run shows: labelled sample grids and described TensorBoard scalars."""
 
+import json
 import os
 
 import numpy as np
@@ -57,6 +58,58 @@ class SummaryCallbackTest(tf.test.TestCase):
         self.assertIn("KL between uniform", described["d/d_fake_kl"])
         self.assertIn("my_new_log: a training log", described["my_new_log"])
         self.assertTrue(all(described.values()), described)
+
+
+class StatusLineTest(tf.test.TestCase):
+    """Every summary: one status line, TensorBoard speed/ and memory/, a metrics.jsonl record."""
+
+    def _callback(self, log_dir, stream):
+        cb = callbacks.SummaryCallback(
+            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]), z_dim=4,
+            num_classes=0, cols=2, images_per_iteration=64, eval_seconds_fn=lambda: 12.0,
+            real_images=np.ones([20, 8, 8, 1], np.float32), stream=stream)
+        cb.set_model(type("M", (), {"iteration": tf.Variable(0, dtype=tf.int64)})())
+        return cb
+
+    def test_status_line_jsonl_and_tensorboard(self):
+        import io  # pylint: disable=import-outside-toplevel
+        from unittest import mock  # pylint: disable=import-outside-toplevel
+        log_dir = os.path.join(self.get_temp_dir(), "train")
+        stream = io.StringIO()
+        cb = self._callback(log_dir, stream)
+        clock = [100.0]
+        with mock.patch.object(callbacks.time, "time", lambda: clock[0]):
+            cb.on_train_begin()
+            for step, loss, now in ((1, 1.0, 100.5), (2, 2.0, 101.0), (3, 3.0, 102.0),
+                                    (4, 5.0, 104.0)):
+                clock[0] = now
+                cb.model.iteration.assign(step)
+                cb.on_train_batch_end(step, {"d_loss": loss})
+        lines = stream.getvalue().splitlines()
+        self.assertLen(lines, 2)
+        # 2 iterations x 64 images in 1 s (t = 100 -> 101), then in 3 s (101 -> 104).
+        self.assertRegex(lines[0], r"^status: iteration 2 \| 128 images/s \(7.81 s / 1k images\) "
+                                   r"\| last evaluation 12 s \| RSS [\d.]+ GiB$")
+        self.assertIn("iteration 4 | 43 images/s (23.44 s / 1k images)", lines[1])
+        path = os.path.join(self.get_temp_dir(), "metrics.jsonl")
+        with open(path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f]
+        self.assertEqual([r["iteration"] for r in records], [2, 4])
+        self.assertAllClose([r["d_loss"] for r in records], [1.5, 4.0])
+        self.assertAllClose([r["images_per_second"] for r in records], [128.0, 128.0 / 3])
+        self.assertEqual(records[0]["last_eval_seconds"], 12.0)
+        self.assertGreater(records[0]["rss_bytes"], 10 * 2 ** 20)
+        ea = event_accumulator.EventAccumulator(log_dir, size_guidance={"tensors": 0})
+        ea.Reload()
+        self.assertContainsSubset({"speed/images_per_second", "memory/rss_gib", "real_images",
+                                   "samples"}, set(ea.Tags()["tensors"]))
+
+        # A run resumed at iteration 2 drops the records it will write again.
+        again = self._callback(log_dir, io.StringIO())
+        again.model.iteration.assign(2)
+        again.on_train_begin()
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual([json.loads(line)["iteration"] for line in f], [2])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ reaches the checkpoint callback, which itself refuses to save non-finite weights
 """
 
 import contextlib
+import json
 import math
 import os
 import signal
@@ -192,9 +193,17 @@ class SummaryCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, every, sample_fn, z_dim, num_classes, seed=0, max_rows=10,
-                 cols=10, class_names=None):
+                 cols=10, class_names=None, images_per_iteration=None, eval_seconds_fn=None,
+                 real_images=None, status=True, stream=None):
         super().__init__()
         self.every = int(every)
+        self.images_per_iteration = images_per_iteration
+        self.eval_seconds_fn = eval_seconds_fn
+        self.real_images = real_images
+        self.status = status
+        self.stream = stream or sys.stdout
+        self.jsonl_path = os.path.join(os.path.dirname(log_dir), METRICS_JSONL)
+        self._last_status = None
         self.writer = tf.summary.create_file_writer(log_dir)
         self.sample_dir = os.path.join(os.path.dirname(log_dir), "samples")
         self.sample_fn = sample_fn
@@ -210,6 +219,16 @@ class SummaryCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._t0 = time.time()
         self._step0 = _iteration(self.model)
+        self._last_status = (self._step0, self._t0)
+        _trim_jsonl(self.jsonl_path, self._step0)
+        if self.real_images is not None and np.ndim(self.real_images) == 4:
+            # The training data as the run sees it, beside the samples.
+            rows = min(self.rows, len(self.real_images))
+            grid = image_grid(self.real_images, rows)
+            with self.writer.as_default(step=self._step0):
+                tf.summary.image("real_images", grid[None], max_outputs=1,
+                                 description="Training images after preprocessing.")
+            self.writer.flush()
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
@@ -231,6 +250,7 @@ class SummaryCallback(keras.callbacks.Callback):
                 tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed,
                                   description="Training iterations per second since the run "
                                               "(re)started.")
+            status = self._status(step) if self.status else None
             samples = self.sample_fn(self.z, self.labels).numpy()
             # Vector samples (2-D points) have no grid; eval/synthetic.py plots them.
             grid = image_grid(samples, self.rows) if samples.ndim == 4 else None
@@ -239,6 +259,11 @@ class SummaryCallback(keras.callbacks.Callback):
             if grid is not None:
                 tf.summary.image("samples", grid[None], max_outputs=1)
         self.writer.flush()
+        if status is not None:
+            record = dict(status, **{name: total / max(self._count, 1)
+                                     for name, total in self._sums.items()})
+            with open(self.jsonl_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
         self._sums, self._count = {}, 0
         if grid is not None:
             os.makedirs(self.sample_dir, exist_ok=True)
@@ -248,6 +273,85 @@ class SummaryCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._count:
             self.write(_iteration(self.model))
+
+    def _status(self, step):
+        """The status line's figures since the last one: printed, to TensorBoard (call inside
+        the writer) and returned for `metrics.jsonl`."""
+        now = time.time()
+        last_step, last_time = self._last_status
+        self._last_status = (step, now)
+        status = {"iteration": step, "time": now}
+        line = [f"iteration {step}"]
+        if self.images_per_iteration and step > last_step and now > last_time:
+            rate = (step - last_step) * self.images_per_iteration / (now - last_time)
+            status.update(images_per_second=rate, seconds_per_1k_images=1000 / rate)
+            line.append(f"{rate:,.0f} images/s ({1000 / rate:.2f} s / 1k images)")
+            tf.summary.scalar("speed/images_per_second", rate,
+                              description="Real training images consumed per second since the "
+                                          "last status line.")
+        evaluation = self.eval_seconds_fn() if self.eval_seconds_fn else None
+        if evaluation is not None:
+            status["last_eval_seconds"] = evaluation
+            line.append(f"last evaluation {evaluation:.0f} s")
+        for key, label, tag, value, description in (
+                ("rss_bytes", "RSS", "memory/rss_gib", process_rss_bytes(),
+                 "Resident memory of the training process."),
+                ("peak_device_bytes", "peak device memory", "memory/peak_device_gib",
+                 peak_device_bytes(), "Peak memory TensorFlow allocated on GPU:0.")):
+            if value is not None:
+                status[key] = value
+                line.append(f"{label} {value / 2 ** 30:.2f} GiB")
+                tf.summary.scalar(tag, value / 2 ** 30, description=description)
+        text = "status: " + " | ".join(line)
+        tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.stream.write(("\r\033[K" if tty else "") + text + "\n")
+        self.stream.flush()
+        return status
+
+
+METRICS_JSONL = "metrics.jsonl"
+
+
+def _trim_jsonl(path, start_step):
+    """Drops the status records a resumed run will write again (after `start_step`)."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line)["iteration"] <= start_step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a kill
+    if len(kept) != len(lines):
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(kept)
+
+
+def process_rss_bytes():
+    """This process's resident memory (Linux `/proc`; elsewhere the peak from `resource`)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource  # pylint: disable=import-outside-toplevel
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    except (ImportError, OSError):
+        return None
+
+
+def peak_device_bytes():
+    """Peak memory TensorFlow allocated on GPU:0, or None without a GPU."""
+    if not tf.config.list_logical_devices("GPU"):
+        return None
+    try:
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    except (ValueError, KeyError):
+        return None
 
 
 # One line per logged scalar, shown by TensorBoard beside the curve. All are means over the
@@ -292,6 +396,22 @@ def _tag(name):
         if name.startswith(prefix):
             return f"{prefix.rstrip('_')}/{name}"
     return name
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of every `fit` step (an execution of `steps_per_execution`
+    iterations), appended to `times`."""
+
+    def __init__(self, times=None):
+        super().__init__()
+        self.times = [] if times is None else times
+        self._t0 = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter() - self._t0)
 
 
 class ProgressCallback(keras.callbacks.Callback):

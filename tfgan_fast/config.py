@@ -15,6 +15,7 @@ import gin
 from tfgan_fast import algorithms  # noqa: F401
 from tfgan_fast import data  # noqa: F401
 from tfgan_fast import distribute  # noqa: F401
+from tfgan_fast import ema  # noqa: F401
 from tfgan_fast import eval as eval_lib  # noqa: F401
 from tfgan_fast import experiment  # noqa: F401
 from tfgan_fast import latent  # noqa: F401

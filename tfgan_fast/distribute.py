@@ -6,30 +6,181 @@ stateless seed and sliced per replica, so a step gives the same result on one de
 replicas (tests check this on two logical CPUs).
 """
 
+import json
+import os
+
 import gin
 import tensorflow as tf
 
+# A stuck collective (a hung worker, a network partition) becomes an error after this long. A
+# worker that dies is noticed sooner, by the coordination service's missed heartbeats.
+COLLECTIVE_TIMEOUT_SECONDS = 600
+
+gin.external_configurable(tf.distribute.cluster_resolver.SlurmClusterResolver,
+                          module="tf.distribute.cluster_resolver")
+gin.external_configurable(tf.distribute.cluster_resolver.TFConfigClusterResolver,
+                          module="tf.distribute.cluster_resolver")
+
+
+class DeviceError(ValueError):
+    """A device list names devices this process does not have."""
+
+
+def split_cpu(replicas):
+    """Splits the host CPU into `replicas` logical devices (before TensorFlow initialises them).
+
+    Returns:
+        The logical CPU device names, e.g. `['/cpu:0', '/cpu:1']`.
+
+    Raises:
+        DeviceError: TensorFlow already runs with another number of logical CPUs.
+    """
+    if not isinstance(replicas, int) or replicas < 1:
+        raise ValueError(f"run.cpu_replicas must be a positive integer, got {replicas!r}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    except RuntimeError:  # devices already initialised in this process
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != replicas:
+            raise DeviceError(  # pylint: disable=raise-missing-from
+                f"run.cpu_replicas={replicas}: TensorFlow already runs with {have} logical "
+                "CPU(s) in this process; the split must happen before it initialises (set it "
+                "in a fresh process)")
+    return [f"/cpu:{i}" for i in range(replicas)]
+
+
+def check_devices(devices):
+    """Raises `DeviceError` (one line, with the devices that exist) for names that do not exist.
+
+    A MirroredStrategy over a device that is not there would hang in its first all-reduce.
+    """
+    existing = [tf.DeviceSpec.from_string(d.name) for d in tf.config.list_logical_devices()]
+    have_keys = {(d.device_type.upper(), d.device_index) for d in existing}
+    missing = []
+    for name in devices:
+        try:
+            spec = tf.DeviceSpec.from_string(name)
+        except ValueError:
+            spec = None
+        if (spec is None or spec.device_type is None or spec.device_index is None
+                or (spec.device_type.upper(), spec.device_index) not in have_keys):
+            missing.append(name)
+    if missing:
+        have = ", ".join(f"/{d.device_type.lower()}:{d.device_index}" for d in existing)
+        raise DeviceError(
+            f"make_strategy.devices={list(devices)!r}: {', '.join(map(repr, missing))} "
+            f"{'does' if len(missing) == 1 else 'do'} not exist in this process, which has "
+            f"{have} (for several replicas on one CPU: run.cpu_replicas=N)")
+
+
+def tf_config_cluster():
+    """The cluster named by the `TF_CONFIG` environment variable, as a resolver, or None."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"TF_CONFIG is not JSON ({e}): {text[:200]!r}") from None
+    if not isinstance(parsed, dict) or not parsed.get("cluster"):
+        return None
+    task = parsed.get("task") or {}
+    if task.get("type") not in ("worker", "chief"):
+        raise ValueError(f"TF_CONFIG task {task!r}: tfgan_fast runs as a 'worker' or 'chief' "
+                         "task of MultiWorkerMirroredStrategy")
+    return tf.distribute.cluster_resolver.TFConfigClusterResolver()
+
+
+def communication_options(timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS):
+    """NCCL all-reduce where GPUs are, RING on CPUs; every collective times out."""
+    gpus = tf.config.list_physical_devices("GPU")
+    implementation = (tf.distribute.experimental.CommunicationImplementation.NCCL if gpus
+                      else tf.distribute.experimental.CommunicationImplementation.RING)
+    return tf.distribute.experimental.CommunicationOptions(
+        implementation=implementation, timeout_seconds=timeout_seconds)
+
 
 @gin.configurable
-def make_strategy(devices=None):
+def make_strategy(devices=None, cluster_resolver=None,
+                  collective_timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS):
     """The one place a `tf.distribute.Strategy` is chosen.
 
-    Args:
-        devices: optional list of device names (e.g. `["/cpu:0", "/cpu:1"]`) for a
-            `MirroredStrategy`; by default every visible GPU is used when there are several, the
-            single GPU when there is one, and the default (one-device) strategy otherwise.
+    * A cluster (`TF_CONFIG` naming one, or `cluster_resolver`, e.g.
+      `@tf.distribute.cluster_resolver.SlurmClusterResolver()`): `MultiWorkerMirroredStrategy`
+      over every worker's devices, NCCL all-reduce on GPUs, RING on CPUs, collectives timing
+      out after `collective_timeout_seconds`.
+    * `devices` (e.g. `["/cpu:0", "/cpu:1"]`, see `run.cpu_replicas`): a `MirroredStrategy`
+      over exactly those (names that do not exist are refused before training).
+    * Otherwise every visible GPU when there are several, the single GPU when there is one, and
+      the default (one-device) strategy on a CPU.
 
     Returns:
         A `tf.distribute.Strategy`.
     """
+    resolver = cluster_resolver or tf_config_cluster()
+    if resolver is not None:
+        if devices:
+            raise ValueError("make_strategy.devices cannot be combined with a multi-worker "
+                             "cluster (TF_CONFIG or make_strategy.cluster_resolver): each "
+                             "worker uses its local GPUs, or its CPU")
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=resolver,
+            communication_options=communication_options(collective_timeout_seconds))
+        # Our training streams are endless (data.stream), so no worker ever runs out before
+        # another: skip TF's partial-batch handling, which would all-reduce a has-data flag
+        # every step and make the batch dimension dynamic.
+        strategy.extended.experimental_enable_get_next_as_optional = False
+        return strategy
     if devices:
-        return tf.distribute.MirroredStrategy(devices=list(devices))
+        check_devices(devices)
+        gpu_only = all(tf.DeviceSpec.from_string(d).device_type in ("GPU", "gpu")
+                       for d in devices)
+        # NCCL between GPUs; between CPUs TF's own choice (reduction to one device).
+        ops = tf.distribute.NcclAllReduce() if gpu_only else None
+        return tf.distribute.MirroredStrategy(devices=list(devices), cross_device_ops=ops)
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
+        return tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.NcclAllReduce())
     if len(gpus) == 1:
         return tf.distribute.OneDeviceStrategy("/gpu:0")
     return tf.distribute.get_strategy()
+
+
+def worker_layout(strategy):
+    """`(workers, task_type, task_id, is_chief)` of `strategy` (one worker: `(1, None, 0,
+    True)`). The chief is the 'chief' task, else worker 0, as in TF's multi-worker guide."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return 1, None, 0, True
+    spec = resolver.cluster_spec()
+    jobs = spec.jobs
+    workers = sum(spec.num_tasks(job) for job in jobs if job in ("chief", "worker"))
+    task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0
+                                     and "chief" not in jobs)
+    return max(workers, 1), task_type, task_id, chief
+
+
+def describe(strategy, global_batch):
+    """One line: the strategy, workers, replicas per worker and the global batch."""
+    workers, task_type, task_id, chief = worker_layout(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduceStrategy
+    elif strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        name = "default strategy (one device)"
+    else:
+        name = type(strategy).__name__
+    line = (f"Strategy: {name}, {workers} worker(s) x "
+            f"{replicas // workers} replica(s), global batch {global_batch} "
+            f"({global_batch // replicas} per replica)")
+    if workers > 1:
+        line += (f"; this process is {task_type} {task_id}"
+                 + (" (the chief: it writes the run directory)" if chief else
+                    " (it writes to a temporary directory; the chief writes the run)"))
+    return line + "."
 
 
 def num_replicas():

@@ -27,6 +27,10 @@ class ConfigChangeError(RunError, ValueError):
     """A resumed run changes what its checkpoint is of (data, network, algorithm)."""
 
 
+class WorkerLostError(RunError, RuntimeError):
+    """Another worker of a multi-worker run died, hung or stopped; every worker must restart."""
+
+
 def one_line(error):
     """The message of `error` without the lines gin appends ("In call to configurable ...")."""
     lines = [line for line in str(error).splitlines()

@@ -13,6 +13,8 @@ import dataclasses
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 
 import gin
@@ -50,6 +52,15 @@ class Experiment:
     start_step: int
     train_steps: int
     per_replica_batch: int = None
+
+
+@contextlib.contextmanager
+def _removed_at_exit(path):
+    """A non-chief worker's scratch directory, removed however the run ends."""
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _positive(name, value, allow_zero=False):
@@ -159,7 +170,10 @@ def run(model_dir,
         callbacks=(),
         allow_structural_change=False,
         setup_only=False,
-        checkpoint_path=None):
+        checkpoint_path=None,
+        cpu_replicas=None,
+        ema=None,
+        export_ema=True):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -211,6 +225,18 @@ def run(model_dir,
             data, say); by default such a resume is refused (see `tfgan_fast.rundir`).
         setup_only: build and restore, but do not train; returns an `Experiment`.
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
+        ema: None, or a `tfgan_fast.ema.GeneratorEMA` (`@GeneratorEMA()`): keep an exponential
+            moving average of G's weights (checkpointed; see `tfgan_fast.ema`). Evaluations use
+            it unless `Evaluator.use_ema = False`, and say which generator they measured.
+        export_ema: with `ema`, export the averaged generator (else G itself).
+        cpu_replicas: split the host CPU into this many logical devices and train on them
+            with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
+            happen before TensorFlow initialises, so set it for a fresh process).
+
+    On several workers (`TF_CONFIG`, see `distribute.make_strategy`) every worker runs the same
+    command with the same `model_dir`: each restores from `model_dir`, only the chief writes
+    into it (checkpoints, logs, samples, evaluations, export, config) and holds its lock, and
+    every other worker writes into a temporary directory of its own, removed at the end.
 
     Returns:
         An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`
@@ -222,15 +248,27 @@ def run(model_dir,
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
+    policy, policy_reason = precision.resolve(mixed_precision)
+    if cpu_replicas is not None:
+        strategy = strategy_fn(devices=distribute.split_cpu(cpu_replicas))
+    else:
+        strategy = strategy_fn()
+    _, task_type, task_id, chief = distribute.worker_layout(strategy)
+    # Every worker restores from model_dir; only the chief writes into it (TF's multi-worker
+    # guide: the others save to directories of their own, which are then thrown away).
+    write_dir = model_dir if chief else tempfile.mkdtemp(
+        prefix=f"tfgan_fast_{task_type}{task_id}_")
+    # A training run holds DIR/run.lock; tools that only read a run (setup_only) and
+    # non-chief workers do not.
+    lock = (contextlib.nullcontext() if setup_only or not chief
+            else rundir.RunLock(model_dir))
+    cleanup = (contextlib.nullcontext() if chief
+               else _removed_at_exit(write_dir))
     # The Keras policy is process-global: set it for this run only, so that it neither leaks
     # from an earlier run nor into whatever the process does next (tests, tools).
-    policy, policy_reason = precision.resolve(mixed_precision)
-    # A training run holds DIR/run.lock; tools that only read a run (setup_only) do not.
-    lock = contextlib.nullcontext() if setup_only else rundir.RunLock(model_dir)
-    with lock, precision.global_policy(policy):
+    with cleanup, lock, precision.global_policy(policy):
         keras.utils.set_random_seed(seed)
 
-        strategy = strategy_fn()
         per_replica_batch = distribute.check_global_batch(batch_size, strategy)
         if len(data.image_shape) == 1:
             # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
@@ -251,19 +289,30 @@ def run(model_dir,
                             d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
                             run_eagerly=run_eagerly)
             trainer.build_all(per_replica_batch, data.image_shape)
+            if ema is not None:
+                # The average lives in a second G built the same way (same gin bindings).
+                average = generator(resolution=height, channels=channels,
+                                    num_classes=num_classes, z_dim=z_dim)
+                average(tf.zeros([2, z_dim]),
+                        tf.zeros([2], tf.int32) if num_classes else None, training=False)
+                ema.attach(g_net, average)
+                trainer.ema = ema
             strategy.run(trainer.initialize_state)
 
         checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
         if checkpoint_path is None and not setup_only:
-            # Unreadable newer checkpoints are set aside (the run holds the lock).
-            checkpoint_path = rundir.newest_readable_checkpoint(checkpoint_dir)
+            # Unreadable newer checkpoints are set aside (the chief holds the lock); the other
+            # workers skip the same ones without touching the directory.
+            checkpoint_path = rundir.newest_readable_checkpoint(checkpoint_dir,
+                                                                modify=chief)
         checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
-        manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
+        manager = tf.train.CheckpointManager(checkpoint,
+                                             os.path.join(write_dir, CHECKPOINT_SUBDIR),
                                              max_to_keep=keep_checkpoints,
                                              checkpoint_name="ckpt")
         checkpoint_path = checkpoint_path or manager.latest_checkpoint
         config_text = gin.operative_config_str()
-        if checkpoint_path and not setup_only:
+        if checkpoint_path and not setup_only and chief:
             rundir.check_resumed_config(model_dir, config_text,
                                         rundir.checkpoint_step(checkpoint_path),
                                         allow_structural_change)
@@ -278,15 +327,16 @@ def run(model_dir,
                       flush=True)
             opt.learning_rate = rate
         start_step = int(trainer.iteration.numpy())
-        exp = Experiment(trainer, strategy, checkpoint, manager, data, model_dir, start_step,
+        exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir, start_step,
                          train_steps, per_replica_batch)
         if setup_only:
             return exp
 
-        tf.io.gfile.makedirs(model_dir)
-        with tf.io.gfile.GFile(os.path.join(model_dir, rundir.CONFIG_FILE), "w") as f:
+        tf.io.gfile.makedirs(write_dir)
+        with tf.io.gfile.GFile(os.path.join(write_dir, rundir.CONFIG_FILE), "w") as f:
             f.write(config_text)
-        data_spec.write_spec(data, os.path.join(model_dir, data_spec.SPEC_FILE))
+        data_spec.write_spec(data, os.path.join(write_dir, data_spec.SPEC_FILE))
+        print(distribute.describe(strategy, batch_size), flush=True)
         print(f"Numeric policy: {policy_reason}.", flush=True)
         if restored:
             print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).",
@@ -310,16 +360,90 @@ def run(model_dir,
         else:
             last_eval = None
         export_path = None
+        use_ema = trainer.ema is not None and export_ema
+        exported = trainer.ema.describe() if use_ema else "G"
         if export_at_end:
-            print(f"Exporting the generator to {os.path.join(model_dir, EXPORT_SUBDIR)} ...",
+            which = f"the generator ({exported})" if use_ema else "the generator"
+            print(f"Exporting {which} to {os.path.join(write_dir, EXPORT_SUBDIR)} ...",
                   flush=True)
             export_path = export_lib.export_version(
-                trainer.generator, os.path.join(model_dir, EXPORT_SUBDIR),
+                trainer.ema.generator if use_ema else trainer.generator,
+                os.path.join(write_dir, EXPORT_SUBDIR),
                 int(trainer.iteration.numpy()), z_dim, num_classes)
         final_step = int(trainer.iteration.numpy())
-        print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
+        if chief:
+            print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
+        else:
+            print(f"Done: iteration {final_step} ({task_type} {task_id}; the chief wrote the "
+                  f"run to {model_dir}).", flush=True)
+            export_path = None
         return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
-                "export_path": export_path, "evaluation": last_eval}
+                "export_path": export_path, "evaluation": last_eval, "generator": exported}
+
+
+def dry_run(model_dir, steps=3, print_config=False, log=print):
+    """Builds everything a run would, reports it, times a few iterations, writes nothing.
+
+    The report: the config (all of it with `print_config`), G's and D's parameter counts, the
+    strategy and batches, the data, and `steps` timed iterations (after one untimed: tracing)
+    with the estimated time of the whole run. A checkpoint in `model_dir` is read, never
+    written; the timed iterations change only this process's copy of the model.
+
+    Returns:
+        A dict with `params_g`, `params_d`, `seconds_per_iteration` and `estimated_seconds`.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"--dry_run_steps must be a positive integer, got {steps!r}")
+    exp = run(model_dir, setup_only=True)
+    trainer, strategy = exp.trainer, exp.strategy
+    config_text = gin.operative_config_str()
+    if print_config:
+        log(config_text)
+    else:
+        bindings = sum(1 for line in config_text.splitlines()
+                       if " = " in line and not line.startswith("#"))
+        log(f"Config: {bindings} bindings resolved (--print_config prints them).")
+    count = lambda net: sum(int(tf.size(v)) for v in net.trainable_variables)  # noqa: E731
+    params_g, params_d = count(trainer.generator), count(trainer.discriminator)
+    log(f"Networks: G {type(trainer.generator).__name__} {params_g:,} parameters, "
+        f"D {type(trainer.discriminator).__name__} {params_d:,} parameters; "
+        f"{type(trainer).__name__}.")
+    global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
+    log(distribute.describe(strategy, global_batch))
+    try:
+        requested = gin.query_parameter("run.mixed_precision")
+    except ValueError:
+        requested = "auto"
+    log(f"Numeric policy: {precision.resolve(requested)[1]}.")
+    data = exp.data
+    size = getattr(data, "num_examples", None)
+    log(f"Data: {data.name}, {data.num_classes} classes, examples of shape "
+        f"{tuple(data.image_shape)}" + (f", {size:,} examples." if size else "."))
+    local = exp.per_replica_batch * trainer.real_batches_per_iteration
+    dataset = strategy.distribute_datasets_from_function(
+        lambda ctx: data.make(local, seed=0, input_context=ctx, start_step=exp.start_step))
+    times = []
+    start = time.perf_counter()
+    trainer.fit(dataset, epochs=1, steps_per_epoch=steps + 1,
+                callbacks=[callbacks_lib.StepTimer(times)], verbose=0, shuffle=False)
+    first = times[0]
+    per_it = sum(times[1:]) / steps
+    remaining = exp.train_steps - exp.start_step
+    log(f"Timed: first iteration {first:.2f} s (tracing; {time.perf_counter() - start:.1f} s "
+        f"with the data's start), then {per_it:.3f} s/it over {steps}; {remaining:,} "
+        f"iterations to go (from {exp.start_step:,} to {exp.train_steps:,}): about "
+        f"{_duration(remaining * per_it)} of training, before evaluations and checkpoints.")
+    log(f"Dry run: nothing was written to {model_dir}.")
+    return {"params_g": params_g, "params_d": params_d, "seconds_per_iteration": per_it,
+            "estimated_seconds": remaining * per_it}
+
+
+def _duration(seconds):
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):
@@ -368,6 +492,36 @@ def _best_checkpoint_fn(exp, evaluator):
     return save
 
 
+# What a collective raises when a peer is gone (missed heartbeats), hung past the collective
+# timeout, or aborted its side.
+_LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                       tf.errors.AbortedError, tf.errors.CancelledError)
+
+
+def _first_images(data, seed, count=100):
+    """The first `count` training images of the run's stream, for TensorBoard (None for
+    vector data or a set too small to fill them)."""
+    if len(data.image_shape) != 3:
+        return None
+    try:
+        images, _ = next(iter(data.make(count, seed=seed)))
+    except (ValueError, errors.RunError, tf.errors.OpError):
+        return None
+    return images.numpy()
+
+
+def _tf_error_reason(error):
+    """The cause of a TensorFlow op error, without its graph traceback and node names."""
+    lines = []
+    for line in str(getattr(error, "message", error)).splitlines():
+        text = line.strip()
+        if (not text or line.startswith(" ") or text.startswith(("Graph execution error",
+                                                                  "Detected at node", "[["))):
+            continue
+        lines.append(text.split(" [[")[0])
+    return " ".join(lines) or type(error).__name__
+
+
 def effective_steps_per_execution(requested, start_step, train_steps, intervals):
     """`requested` lowered to divide the run's start, end and every non-zero interval.
 
@@ -396,20 +550,31 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
     generate = tf.function(trainer.generate)
     checkpointer = callbacks_lib.CheckpointCallback(
         exp.manager, checkpoint_every, lambda: trainer.variables + trainer.state_variables())
+    global_batch = per_replica_batch * strategy.num_replicas_in_sync
+    evaluation = None
+    if evaluator is not None:
+        eval_ema = trainer.ema is not None and getattr(evaluator, "use_ema", True)
+        evaluation = eval_lib.EvaluationCallback(
+            evaluator, eval_every, exp.model_dir,
+            tf.function(trainer.generate_ema) if eval_ema else generate, trainer.z_dim,
+            trainer.num_classes,
+            generator_note=trainer.ema.describe() if eval_ema else None,
+            seed=seed, best_checkpoint_fn=_best_checkpoint_fn(exp, evaluator),
+            latent_sampler=trainer.latent_sampler, final_step=exp.train_steps,
+            global_batch_size=global_batch * trainer.real_batches_per_iteration)
     cbs = [
         callbacks_lib.NonFiniteGuard(exp.manager),
         checkpointer,
         callbacks_lib.SummaryCallback(
             os.path.join(exp.model_dir, "train"), summary_every, generate, trainer.z_dim,
-            trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None)),
+            trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None),
+            images_per_iteration=global_batch * trainer.real_batches_per_iteration,
+            eval_seconds_fn=(None if evaluation is None else
+                             lambda: (evaluation.last_result or {}).get("eval_seconds")),
+            real_images=_first_images(exp.data, seed)),
     ]
-    if evaluator is not None:
-        cbs.append(eval_lib.EvaluationCallback(
-            evaluator, eval_every, exp.model_dir, generate, trainer.z_dim, trainer.num_classes,
-            seed=seed, best_checkpoint_fn=_best_checkpoint_fn(exp, evaluator),
-            latent_sampler=trainer.latent_sampler, final_step=exp.train_steps,
-            global_batch_size=(per_replica_batch * strategy.num_replicas_in_sync
-                               * trainer.real_batches_per_iteration)))
+    if evaluation is not None:
+        cbs.append(evaluation)
     cbs.extend(make(exp) for make in extra_callbacks)
     if steps_per_execution > 1:
         intervals = [getattr(cb, "every", 0) for cb in cbs]
@@ -433,6 +598,16 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         with callbacks_lib.stop_on_signals() as stop:
             trainer.fit(dataset, epochs=1, steps_per_epoch=exp.train_steps - exp.start_step,
                         callbacks=cbs + [stop], verbose=0, shuffle=False)
+    except _LOST_WORKER_ERRORS as e:
+        workers = distribute.worker_layout(strategy)[0]
+        if workers == 1:
+            raise
+        raise errors.WorkerLostError(
+            f"training stopped during iteration {int(trainer.iteration.numpy())}: a collective "
+            f"of the {workers} workers failed ({type(e).__name__}: "
+            f"{_tf_error_reason(e)[:300]}). Another worker "
+            "died, hung or was stopped: restart every worker with the same command; they "
+            "resume together from the newest checkpoint the chief wrote") from e
     except (KeyboardInterrupt, SystemExit):
         # Ctrl-C / SIGTERM are raised at the end of an iteration (callbacks.StopRequest): the
         # state is consistent, so keep the work done.
@@ -444,5 +619,4 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
     seconds = time.time() - t0
     print(f"Trained {done} iterations in {seconds:.1f} s "
           f"({1000 * seconds / max(done, 1):.1f} s / 1k iterations).", flush=True)
-    evaluation = next((cb for cb in cbs if isinstance(cb, eval_lib.EvaluationCallback)), None)
     return None if evaluation is None else evaluation.last_result

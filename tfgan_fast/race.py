@@ -35,7 +35,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 
 STATE_FILE = "race.json"
 CSV_FILE = "race.csv"
@@ -172,7 +171,7 @@ def save_state(race_dir, state):
 
 def _build_for_timing(config):
     """A set-up trainer of `config` and an iterator over its data (this process)."""
-    import keras  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import callbacks as callbacks_lib  # pylint: disable=import-outside-toplevel
     from tfgan_fast import config as config_lib  # pylint: disable=import-outside-toplevel
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
@@ -185,15 +184,7 @@ def _build_for_timing(config):
     dataset = exp.strategy.distribute_datasets_from_function(
         lambda ctx: exp.data.make(local, seed=0, input_context=ctx))
     times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            times.append(time.perf_counter() - self.t0)
-
-    timer = Timer()
+    timer = callbacks_lib.StepTimer(times)
 
     def run(iterations):
         """Times `iterations` iterations after one untimed (the data pipeline's start)."""

@@ -165,9 +165,11 @@ def set_aside(prefix, log=print):
     return os.path.join(directory, f"{stamp}.{os.path.basename(prefix)}")
 
 
-def newest_readable_checkpoint(checkpoint_dir, log=print):
+def newest_readable_checkpoint(checkpoint_dir, log=print, modify=True):
     """The newest checkpoint in `checkpoint_dir` that reads in full, setting unreadable newer
     ones aside with a warning; rewrites the directory's `checkpoint` state file to match.
+    `modify=False` (a multi-worker run's non-chief workers) skips them without touching the
+    directory.
 
     Returns:
         Its prefix, or None when there is none.
@@ -184,14 +186,17 @@ def newest_readable_checkpoint(checkpoint_dir, log=print):
         why = unreadable_reason(prefix)
         if why is None:
             break
+        if not modify:
+            kept.remove(prefix)
+            continue
         moved = set_aside(prefix, log) if checkpoint_files(prefix) else None
         log(f"WARNING: checkpoint {prefix} cannot be read ({why}); "
             + (f"moved it to {moved}.* " if moved else "") + "and resuming from an older one.")
         kept.remove(prefix)
-    if not kept:
+    if modify and not kept:
         # Every checkpoint was set aside: the run starts afresh, with no state file.
         tf.io.gfile.remove(os.path.join(checkpoint_dir, "checkpoint"))
-    elif kept != prefixes:
+    elif modify and kept != prefixes:
         # With their timestamps, so that the CheckpointManager keeps rotating them.
         tf.compat.v1.train.update_checkpoint_state(
             checkpoint_dir, kept[-1] if kept else "", all_model_checkpoint_paths=kept,

@@ -2,14 +2,17 @@ r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --mod
 
 `--gin_file` repeats (later files override earlier ones), `--gin_param` adds bindings
 (`--gin_param='run.train_steps=100'`). Rerunning the same command resumes from `DIR`.
-Errors raised on purpose (bad config, missing data, NaN, a locked directory, a failed
-checkpoint write, an incompatible checkpoint) print one line and exit with status 1;
+Ctrl-C or SIGTERM stops after the current iteration with a checkpoint, or at once when the run
+is blocked inside TensorFlow (`--stop_grace_seconds`, see `tfgan_fast.supervisor`). Errors raised
+on purpose (bad config, missing data, NaN, a locked directory, a failed checkpoint write, an
+incompatible checkpoint) print one line and exit with status 1;
 `--traceback` shows the full trace. TensorFlow's C++ and INFO logs are off unless
 `TF_CPP_MIN_LOG_LEVEL` is set or absl's `--verbosity` (e.g. `-v 0`) is given.
 """
 
 import os
 import signal
+import sys
 
 from absl import app
 from absl import flags
@@ -17,12 +20,22 @@ from absl import flags
 from tfgan_fast import cli
 from tfgan_fast import gin_files as gin_files_lib
 from tfgan_fast import quiet
+from tfgan_fast import supervisor
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings, e.g. 'run.train_steps=100'.")
 flags.DEFINE_string("model_dir", None, "Directory for checkpoints, logs, samples and export.")
 flags.mark_flag_as_required("model_dir")
+flags.DEFINE_bool("dry_run", False, "Build everything, print a report (config, parameter "
+                  "counts, strategy and batches, data, a few timed iterations and the estimated "
+                  "time of the run) and exit without writing to --model_dir.")
+flags.DEFINE_integer("dry_run_steps", 3, "Timed iterations of --dry_run.")
+flags.DEFINE_bool("print_config", False, "With --dry_run: print the whole resolved gin config.")
+flags.DEFINE_float("stop_grace_seconds", 60.0, "After Ctrl-C or SIGTERM a run stops at the end "
+                   "of its iteration; if it is blocked inside TensorFlow this long (e.g. a "
+                   "collective waiting for a lost worker), it is killed. A second signal "
+                   "allows 3 s.")
 
 
 def _sigterm_to_exit(signum, frame):
@@ -47,6 +60,9 @@ def main(argv):
 
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
     config.parse(gin_files, FLAGS.gin_param)
+    if FLAGS.dry_run:
+        experiment.dry_run(FLAGS.model_dir, FLAGS.dry_run_steps, FLAGS.print_config)
+        return 0
     try:
         experiment.run(FLAGS.model_dir)
     except KeyboardInterrupt:
@@ -55,6 +71,17 @@ def main(argv):
 
 
 def entry_point():
+    if not supervisor.supervised():
+        # The training runs in a child process that this one watches: a signal reaches it as
+        # always (stop after the iteration, with a checkpoint), and a child blocked inside
+        # TensorFlow is ended after --stop_grace_seconds (see tfgan_fast.supervisor).
+        try:
+            FLAGS(sys.argv, known_only=True)
+            grace = FLAGS.stop_grace_seconds
+        except flags.Error:
+            grace = supervisor.GRACE_SECONDS  # the child reports the bad flag
+        sys.exit(supervisor.run_supervised(
+            [sys.executable, "-m", "tfgan_fast.train"] + sys.argv[1:], grace))
     cli.run(main)
 
 

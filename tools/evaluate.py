@@ -51,6 +51,8 @@ flags.DEFINE_integer("batch_size", 100, "Images per generator / classifier call.
 flags.DEFINE_list("truncation", ["1.0"], "Comma-separated latent scales (Wu et al. 2019, Fig. 3b).")
 flags.DEFINE_bool("intra_class", False, "Also FID per class (needs per-class real statistics).")
 flags.DEFINE_integer("seed", 0, "Evaluation seed.")
+flags.DEFINE_enum("generator", "auto", ["auto", "ema", "raw"], "With --model_dir: the EMA of G "
+                  "(run.ema), G itself, or auto: the EMA when the run keeps one.")
 flags.DEFINE_integer("num_classes", None, "With --saved_model: C (default: the real data set's).")
 flags.DEFINE_enum("latent", "normal", ["normal", "uniform"],
                   "With --saved_model: the latent distribution it was trained with.")
@@ -90,7 +92,13 @@ def _load_run():
             raise app.UsageError(f"--latent_steps={FLAGS.latent_steps} needs a LOGAN run; "
                                  f"{FLAGS.model_dir} trained {type(trainer).__name__}")
         latent_transform = tf.function(trainer.sampling_latent_transform(FLAGS.latent_steps))
-    return (tf.function(trainer.generate), trainer.z_dim, trainer.num_classes,
+    ema = getattr(trainer, "ema", None)
+    if FLAGS.generator == "ema" and ema is None:
+        raise app.UsageError(f"--generator=ema: {FLAGS.model_dir} keeps no EMA of G (run.ema)")
+    use_ema = ema is not None and FLAGS.generator != "raw"
+    info["generator"] = ema.describe() if use_ema else "G"
+    generate = trainer.generate_ema if use_ema else trainer.generate
+    return (tf.function(generate), trainer.z_dim, trainer.num_classes,
             trainer.latent_sampler, info, exp.data, latent_transform)
 
 
@@ -133,7 +141,8 @@ def _line(result, classifier):
     if result.get("precision") is not None:
         text += (f", precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
                  f"density {result['density']:.3f}, coverage {result['coverage']:.3f}")
-    return text + f" ({result['seconds']:.0f} s) [{result['convention']}]"
+    generator = f"; generator: {result['generator']}" if result.get("generator") else ""
+    return text + f" ({result['seconds']:.0f} s) [{result['convention']}{generator}]"
 
 
 def _per_class_table(result, class_names=None):
@@ -209,6 +218,8 @@ def main(argv):
     for t in truncations:
         result = evaluator.evaluate(sample_fn, z_dim, num_classes, seed=FLAGS.seed, truncation=t,
                                     latent_sampler=sampler, latent_transform=transform)
+        if info.get("generator"):
+            result["generator"] = info["generator"]
         if cas_test is not None:
             from tfgan_fast.eval import cas  # pylint: disable=import-outside-toplevel
             result.update(cas.classification_accuracy_score(

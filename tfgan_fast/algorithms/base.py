@@ -87,6 +87,8 @@ class GANTrainer(keras.Model):
             aggregation="only_first_replica")
         self.g_optimizer = None
         self.d_optimizer = None
+        # An exponential moving average of G (`tfgan_fast.ema.GeneratorEMA`), or None.
+        self.ema = None
         # Which of the n_disc D steps is being traced (0 outside them): each D step of an
         # iteration draws its own fakes (SNGAN's n_disc = 5).
         self._substep = 0
@@ -118,6 +120,20 @@ class GANTrainer(keras.Model):
         self.build_state(per_replica_batch_size, tuple(image_shape))
         self.built = True
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras' build at the start of `fit`, minus its peek at the data once `build_all` ran.
+
+        Under a strategy Keras takes a batch and all-reduces it across replicas only to build
+        what `build_all` has built already; under MultiWorkerMirroredStrategy that all-reduce
+        of a one-replica `PerReplica` fails ("Attempt to convert a value (PerReplica...) to a
+        Tensor").
+        """
+        if not self.built:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+            return
+        with self.distribute_strategy.scope():
+            self._symbolic_build(iterator=None, data_batch=None)
+
     def build_state(self, per_replica_batch_size, image_shape):
         """Create algorithm state variables (none in the base trainer)."""
 
@@ -136,6 +152,8 @@ class GANTrainer(keras.Model):
             "g_optimizer": self.g_optimizer,
             "d_optimizer": self.d_optimizer,
             "iteration": self.iteration,
+            **({} if self.ema is None else {"generator_ema": self.ema.generator,
+                                            "ema_updates": self.ema.updates}),
         }
 
     def call(self, inputs, training=False):
@@ -221,11 +239,16 @@ class GANTrainer(keras.Model):
             finally:
                 self._substep = 0
         logs.update(self.generator_step(local_batch))
+        if self.ema is not None:
+            # In cross-replica context: the averaged variables are ordinary mirrored ones.
+            tf.distribute.get_replica_context().merge_call(
+                lambda _: self.ema.update(self.iteration))
         self.iteration.assign_add(1)
         return logs
 
     def make_train_function(self, force=False):
-        """Keras' train function; with `steps_per_execution = K > 1`, K iterations per call.
+        """Keras' train function; with `steps_per_execution = K > 1` (or several workers), ours:
+        K iterations per call.
 
         Keras 3 runs K > 1 as a `tf.while_loop` over `iterator.get_next_as_optional()` inside
         `tf.cond`s, which fails under MirroredStrategy ("You must feed a value for placeholder
@@ -235,11 +258,14 @@ class GANTrainer(keras.Model):
         suffices, as in TF-Keras. It returns the last iteration's logs (means over replicas).
         """
         k = self.steps_per_execution  # set by Keras' compile, and by experiment.run
-        if k == 1 or self.run_eagerly:
+        strategy = self.distribute_strategy
+        # Under MultiWorkerMirroredStrategy Keras' own K = 1 function concatenates the
+        # replicas' logs across workers, which fails on scalar logs: ours means them.
+        multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        if self.run_eagerly or (k == 1 and not multi_worker):
             return super().make_train_function(force)
         if self.train_function is not None and not force:
             return self.train_function
-        strategy = self.distribute_strategy
 
         def one_step(data):
             outputs = strategy.run(self.train_step, args=(data,))
@@ -357,3 +383,9 @@ class GANTrainer(keras.Model):
     def generate(self, z, labels=None):
         """Images for evaluation and export (BN in inference mode)."""
         return self.generator(z, labels, training=False)
+
+    def generate_ema(self, z, labels=None):
+        """Images of the averaged generator (`run.ema`), BN in inference mode."""
+        if self.ema is None:
+            raise ValueError("this run keeps no EMA of G (bind run.ema = @GeneratorEMA())")
+        return self.ema.generator(z, labels, training=False)

@@ -117,7 +117,8 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def __init__(self, evaluator, every, model_dir, sample_fn, z_dim, num_classes, seed=0,
                  best_checkpoint_fn=None, global_batch_size=None, latent_sampler=None,
-                 latent_transform=None, eval_at_end=True, stream=None, final_step=None):
+                 latent_transform=None, eval_at_end=True, stream=None, final_step=None,
+                 generator_note=None):
         super().__init__()
         if every < 0:
             raise ValueError(f"every must be >= 0, got {every}")
@@ -134,6 +135,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.latent_sampler = latent_sampler
         self.latent_transform = latent_transform
         self.eval_at_end = eval_at_end
+        self.generator_note = generator_note  # e.g. the EMA's description, in every record
         self.stream = stream or sys.stdout
         self.csv_path = os.path.join(model_dir, METRICS_FILENAME)
         self.writer = None
@@ -248,6 +250,10 @@ class EvaluationCallback(keras.callbacks.Callback):
             self.sample_fn, self.z_dim, self.num_classes, seed=self.seed,
             latent_sampler=self.latent_sampler, latent_transform=self.latent_transform,
             final=final)
+        if self.generator_note:
+            base = result.get("convention")
+            note = f"generator: {self.generator_note}"
+            result["convention"] = f"{base}; {note}" if base else note
         seconds = time.time() - t0
         self._eval_seconds += seconds
         self.last_step = step

@@ -75,6 +75,8 @@ class Evaluator:
         latent_steps: LOGAN's latent optimisation steps at sampling time (Wu et al. 2019, App. B; 10
             for the CIFAR SN-GAN). `evaluate` then needs a `latent_transform` that runs them
             (`EvaluationCallback` builds it with the trainer's `sampling_latent_transform`).
+        use_ema: in a run that keeps an EMA of G (`run.ema`), evaluate the average (the
+            records then say "generator: EMA of G (...)"); False: G itself.
         manifold: also improved precision / recall and density / coverage
             (`tfgan_fast.eval.manifold`) between the real statistics' feature sample (2,000
             rows for the packaged Fashion-MNIST statistics, `--kid_rows` of
@@ -86,7 +88,7 @@ class Evaluator:
                  real_stats_path=None, real_data=None, real_split="train", real_max_images=None,
                  stats_cache_dir=None, real_batch_size=200, kid_max_block_size=1024,
                  intra_class=False, intra_class_samples=None, progress=True, latent_steps=0,
-                 manifold=True):
+                 manifold=True, use_ema=True):
         if num_samples < 2 or splits < 1 or splits > num_samples:
             raise ValueError(f"need num_samples >= 2 and 1 <= splits <= num_samples, got "
                              f"{num_samples}, {splits}")
@@ -116,6 +118,7 @@ class Evaluator:
             raise ValueError(f"Evaluator.latent_steps must be an integer >= 0, got "
                              f"{latent_steps!r}")
         self.latent_steps = latent_steps
+        self.use_ema = bool(use_ema)
         self._real = None
 
     @property

@@ -1,0 +1,343 @@
+"""Several workers and replicas: real `python -m tfgan_fast.train` processes on 127.0.0.1.
+
+* 2 workers (MultiWorkerMirroredStrategy from TF_CONFIG) and one process split into 2 CPU
+  replicas (`run.cpu_replicas = 2`) end where a 1-process run on the same global batch ends;
+  only the chief writes the run directory, the other worker's scratch directory is removed.
+* A worker killed mid-run: the other fails fast with one line, and restarting both resumes
+  bit-identically to an uninterrupted 2-worker run.
+* A worker that stalls (alive, but never reaching the next all-reduce): the collective times
+  out and the other worker stops with one line.
+* A device list naming devices that do not exist is refused before training.
+* SIGTERM and Ctrl-C end a run blocked inside TensorFlow (a worker waiting for its cluster).
+
+A small unconditional GAN on the 2-D 8 Gaussians, float32, without batch norm: its update does
+not depend on how the global batch is split, so all layouts agree to float tolerance.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from unittest import mock
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.test_resume import checkpoint_tensors
+from tfgan_fast import distribute
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = 20
+PARAMS = ["run.algorithm = @StandardGAN", "StandardGAN.n_disc = 1", "MLPGenerator.width = 8",
+          "MLPDiscriminator.width = 8", "run.batch_size = 8", f"run.train_steps = {STEPS}",
+          "run.checkpoint_every = 5", "run.summary_every = 10", "run.callbacks = []",
+          "run.progress = False"]
+TIMEOUT = 300  # seconds any process of these tests may take; each finishes in well under 60
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _env(tf_config=None):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("TF_CONFIG", None)
+    if tf_config is not None:
+        env["TF_CONFIG"] = json.dumps(tf_config)
+    return env
+
+
+def _command(model_dir, params=(), gin_files=()):
+    files = ["gin/fargan_synthetic_8gaussians.gin"] + list(gin_files)
+    return ([sys.executable, "-m", "tfgan_fast.train", f"--model_dir={model_dir}"]
+            + [f"--gin_file={f}" for f in files]
+            + [f"--gin_param={p}" for p in PARAMS + list(params)])
+
+
+class _Cluster:
+    """Worker processes of one TF_CONFIG cluster on free localhost ports."""
+
+    def __init__(self, log_dir, model_dir, workers=2, params=(), gin_files=(), start=None):
+        ports = _free_ports(workers)
+        self.logs = [os.path.join(log_dir, f"worker{i}.log") for i in range(workers)]
+        self.procs = []
+        for i in (range(workers) if start is None else start):
+            tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                         "task": {"type": "worker", "index": i}}
+            with open(self.logs[i], "ab") as log:
+                self.procs.append(subprocess.Popen(
+                    _command(model_dir, params, gin_files), cwd=ROOT, env=_env(tf_config),
+                    stdout=log, stderr=subprocess.STDOUT))
+
+    def wait(self, timeout=TIMEOUT):
+        codes = [p.wait(timeout=timeout) for p in self.procs]
+        return codes, [open(path, encoding="utf-8").read() for path in self.logs]
+
+    def kill(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _run_one(model_dir, params=()):
+    out = subprocess.run(_command(model_dir, params), cwd=ROOT, env=_env(),
+                         capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    return out.stdout + out.stderr
+
+
+def _final(model_dir):
+    return checkpoint_tensors(os.path.join(model_dir, "checkpoints", f"ckpt-{STEPS}"))
+
+
+def _max_diff(a, b):
+    assert sorted(a) == sorted(b)
+    return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64))))
+               for k in a if a[k].dtype.kind == "f")
+
+
+@pytest.mark.slow
+class MultiWorkerTest(tf.test.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import tempfile  # pylint: disable=import-outside-toplevel
+        cls.root = tempfile.mkdtemp(prefix="multiworker_")
+        cls.one_dir = os.path.join(cls.root, "one")
+        cls.one_log = _run_one(cls.one_dir)
+        cls.two_dir = os.path.join(cls.root, "two")
+        cluster = _Cluster(cls.root, cls.two_dir)
+        try:
+            cls.two_codes, cls.two_logs = cluster.wait()
+        finally:
+            cluster.kill()
+
+    def test_two_workers_equal_one_process_and_only_the_chief_writes(self):
+        self.assertEqual(self.two_codes, [0, 0],
+                         self.two_logs[0][-2000:] + self.two_logs[1][-2000:])
+        self.assertIn("Strategy: MultiWorkerMirroredStrategy, 2 worker(s) x 1 replica(s), "
+                      "global batch 8 (4 per replica); this process is worker 0 (the chief",
+                      self.two_logs[0])
+        self.assertIn("this process is worker 1 (it writes to a temporary directory",
+                      self.two_logs[1])
+        self.assertIn("Strategy: default strategy (one device), 1 worker(s) x 1 replica(s), "
+                      "global batch 8 (8 per replica).", self.one_log)
+        diff = _max_diff(_final(self.one_dir), _final(self.two_dir))
+        print(f"max |2 workers - 1 process| over every tensor of the final checkpoint: {diff:.3g}")
+        self.assertLess(diff, 1e-5)
+        # The chief wrote the run; worker 1 wrote (and removed) a scratch directory of its own.
+        for name in ("checkpoints", "export", "train", "operative_config.gin"):
+            self.assertTrue(os.path.exists(os.path.join(self.two_dir, name)), name)
+        scratch = re.search(r"Exporting the generator to (\S+)/export", self.two_logs[1])
+        self.assertIsNotNone(scratch, self.two_logs[1][-2000:])
+        self.assertNotEqual(scratch.group(1), self.two_dir)
+        self.assertFalse(os.path.exists(scratch.group(1)))
+        self.assertIn(f"Done: iteration {STEPS} (worker 1; the chief wrote the run to "
+                      f"{self.two_dir}).", self.two_logs[1])
+
+    def test_cpu_replicas_split_one_process(self):
+        model_dir = os.path.join(self.root, "cpu_replicas")
+        log = _run_one(model_dir, ["run.cpu_replicas = 2"])
+        self.assertIn("Strategy: MirroredStrategy, 1 worker(s) x 2 replica(s), global batch 8 "
+                      "(4 per replica).", log)
+        self.assertLess(_max_diff(_final(self.one_dir), _final(model_dir)), 1e-5)
+
+    def _faulty(self, name, fault, params):
+        """A 2-worker cluster with `fault` (`kill_worker_at`, `stall_worker_at`) bound."""
+        model_dir = os.path.join(self.root, name)
+        log_dir = os.path.join(self.root, f"{name}_logs")
+        os.makedirs(log_dir)
+        return model_dir, log_dir, _Cluster(
+            log_dir, model_dir, gin_files=["tests/gin/worker_faults.gin"],
+            params=[f"run.callbacks = [@{fault}]"] + params)
+
+    def test_killed_worker_fails_the_other_fast_and_both_resume_exactly(self):
+        model_dir, log_dir, cluster = self._faulty("killed", "kill_worker_at",
+                                                   ["kill_worker_at.iteration = 12"])
+        try:
+            codes, logs = cluster.wait(timeout=180)
+        finally:
+            cluster.kill()
+        self.assertEqual(codes[1], 128 + signal.SIGKILL, logs[1][-2000:])
+        self.assertIn("worker_faults: SIGKILL at iteration 15", logs[1])
+        self.assertEqual(codes[0], 1, logs[0][-2000:])
+        lost = [line for line in logs[0].splitlines() if line.startswith("WorkerLostError")]
+        self.assertLen(lost, 1, logs[0][-3000:])
+        self.assertIn("restart every worker with the same command", lost[0])
+        steps = [int(p.rsplit("-", 1)[1]) for p in tf.train.get_checkpoint_state(
+            os.path.join(model_dir, "checkpoints")).all_model_checkpoint_paths]
+        self.assertEqual(max(steps), 15)
+
+        restart = _Cluster(log_dir, model_dir)
+        try:
+            codes, logs = restart.wait()
+        finally:
+            restart.kill()
+        self.assertEqual(codes, [0, 0], logs[0][-2000:] + logs[1][-2000:])
+        for log in logs:
+            self.assertIn(f"Resumed from {os.path.join(model_dir, 'checkpoints', 'ckpt-15')}",
+                          log)
+        want, got = _final(self.two_dir), _final(model_dir)
+        self.assertEqual(sorted(want), sorted(got))
+        self.assertEqual([k for k in want if not np.array_equal(want[k], got[k])], [])
+
+    def test_stalled_worker_times_out_the_collective(self):
+        _, _, cluster = self._faulty("stalled", "stall_worker_at",
+                                     ["stall_worker_at.iteration = 12",
+                                      "stall_worker_at.seconds = 120",
+                                      "make_strategy.collective_timeout_seconds = 5"])
+        try:
+            code = cluster.procs[0].wait(timeout=100)
+        finally:
+            cluster.kill()
+        log = open(cluster.logs[0], encoding="utf-8").read()
+        self.assertEqual(code, 1, log[-3000:])
+        lost = [line for line in log.splitlines() if line.startswith("WorkerLostError")]
+        self.assertLen(lost, 1, log[-3000:])
+        self.assertIn("during iteration 16: a collective of the 2 workers failed "
+                      "(DeadlineExceededError: ", lost[0])
+        self.assertNotIn("File ", lost[0])
+        print(lost[0])
+
+
+class StrategyChoiceTest(tf.test.TestCase):
+
+    def test_tf_config(self):
+        cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+                   "task": {"type": "worker", "index": 1}}
+        with mock.patch.dict(os.environ, {"TF_CONFIG": json.dumps(cluster)}):
+            resolver = distribute.tf_config_cluster()
+            self.assertEqual((resolver.task_type, resolver.task_id), ("worker", 1))
+            self.assertEqual(resolver.cluster_spec().num_tasks("worker"), 2)
+        for text, error in (("{'cluster':", "TF_CONFIG is not JSON"),
+                            (json.dumps(dict(cluster, task={"type": "ps", "index": 0})),
+                             "tfgan_fast runs as a 'worker' or 'chief' task")):
+            with mock.patch.dict(os.environ, {"TF_CONFIG": text}):
+                with self.assertRaisesRegex(ValueError, error):
+                    distribute.tf_config_cluster()
+        for text in ("", json.dumps({"task": {"type": "worker", "index": 0}})):
+            with mock.patch.dict(os.environ, {"TF_CONFIG": text}):
+                self.assertIsNone(distribute.tf_config_cluster())
+
+    def test_slurm_resolver_is_a_gin_reference(self):
+        gin.parse_config("make_strategy.cluster_resolver = "
+                         "@tf.distribute.cluster_resolver.SlurmClusterResolver()")
+        self.assertEqual(distribute.communication_options(7).timeout_seconds, 7)
+        self.assertEqual(distribute.communication_options().implementation,
+                         tf.distribute.experimental.CommunicationImplementation.RING)
+
+    def test_one_process_layout(self):
+        self.assertEqual(distribute.worker_layout(tf.distribute.get_strategy()),
+                         (1, None, 0, True))
+
+    def test_missing_devices_are_named_with_the_existing_ones(self):
+        distribute.check_devices(["/cpu:0"])
+        with self.assertRaisesRegex(
+                distribute.DeviceError,
+                r"^make_strategy.devices=\['/cpu:0', '/cpu:7'\]: '/cpu:7' does not exist in "
+                r"this process, which has /cpu:0, /cpu:1 \(for several replicas on one CPU: "
+                r"run.cpu_replicas=N\)"):
+            distribute.make_strategy(devices=["/cpu:0", "/cpu:7"])
+        with self.assertRaisesRegex(distribute.DeviceError, "'/gpu:0' does not exist"):
+            distribute.check_devices(["/gpu:0"])
+
+    def test_cpu_replicas_after_initialisation_is_one_line(self):
+        have = len(tf.config.list_logical_devices("CPU"))
+        self.assertEqual(distribute.split_cpu(have), [f"/cpu:{i}" for i in range(have)])
+        with self.assertRaisesRegex(distribute.DeviceError,
+                                    f"run.cpu_replicas={have + 1}: TensorFlow already runs "
+                                    f"with {have} logical CPU"):
+            distribute.split_cpu(have + 1)
+
+
+@pytest.mark.slow
+class BlockedRunStopsTest(tf.test.TestCase):
+    """Worker 0 of a 2-worker cluster whose worker 1 never starts blocks inside TensorFlow
+    (waiting for its cluster, holding the interpreter); signals must still end it."""
+
+    def _start_blocked(self, name):
+        ports = _free_ports(2)
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": 0}}
+        log_path = os.path.join(self.get_temp_dir(), f"{name}.log")
+        log = open(log_path, "wb")  # pylint: disable=consider-using-with
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(
+            _command(os.path.join(self.get_temp_dir(), name)) + ["--stop_grace_seconds=3"],
+            cwd=ROOT, env=_env(tf_config), stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        # The child is up and waiting for worker 1 once TensorFlow has imported; a signal
+        # before that only stops it sooner.
+        time.sleep(8)
+        self.assertIsNone(proc.poll(), open(log_path, encoding="utf-8").read()[-2000:])
+        return proc, log_path
+
+    def _check_stops(self, signals, want_code):
+        proc, log_path = self._start_blocked(f"sig{signals[0]}")
+        start = time.monotonic()
+        for signum in signals:
+            proc.send_signal(signum)
+            time.sleep(0.2)
+        code = proc.wait(timeout=60)
+        waited = time.monotonic() - start
+        log = open(log_path, encoding="utf-8").read()
+        self.assertEqual(code, want_code, log[-2000:])
+        self.assertIn("the run did not stop within", log)
+        self.assertIn("The newest complete checkpoint is intact", log)
+        print(f"{[signal.Signals(s).name for s in signals]}: stopped after {waited:.1f} s")
+
+    def test_sigterm(self):
+        self._check_stops([signal.SIGTERM], 128 + signal.SIGTERM)
+
+    def test_ctrl_c_twice(self):
+        self._check_stops([signal.SIGINT, signal.SIGINT], 128 + signal.SIGINT)
+
+
+if __name__ == "__main__":
+    tf.test.main()
+
+
+class ScalingEstimateTest(tf.test.TestCase):
+    """tools/scaling_estimate.py's model of an iteration, against hand-computed values."""
+
+    def test_iteration_model_and_estimate(self):
+        from tools import scaling_estimate  # pylint: disable=import-outside-toplevel
+        # D step: B (G fwd + 3 x 2 D fwd) = 4 (100 + 300); G step: 3 B (G + D) = 12 x 150.
+        flops, grad_bytes = scaling_estimate.iteration_model(
+            params_g=10, params_d=20, flops_g=100, flops_d=50, batch=4, d_steps=2, g_steps=1)
+        self.assertEqual((flops, grad_bytes), (2 * 1600 + 1800, 4 * (2 * 20 + 10)))
+        compute, allreduce = scaling_estimate.estimate(1e15, 1e9, 8, "a100", 0.5)
+        self.assertAllClose([compute, allreduce], [1e15 / 8 / 156e12, 1.75e9 / 300e9])
+        # Beyond one node the ring runs through InfiniBand (25 GB/s per GPU).
+        self.assertAllClose(scaling_estimate.estimate(1e15, 1e9, 64, "a100", 0.5)[1],
+                            2 * 63 / 64 * 1e9 / 25e9)
+        self.assertEqual(scaling_estimate.estimate(1e15, 1e9, 1)[1], 0.0)
+
+    @pytest.mark.slow
+    def test_the_tool_counts_a_config(self):
+        out = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "tools", "scaling_estimate.py"),
+             "--gin_file=gin/quickstart.gin", "--image_shape=32,32,1", "--num_classes=10",
+             "--gpus=1,8"], cwd=ROOT, env=_env(), capture_output=True, text=True,
+            timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr[-3000:])
+        head = re.search(r"G ([\d.]+)M parameters, ([\d.]+) GFLOP forward per example; "
+                         r"D ([\d.]+)M, ([\d.]+) GFLOP", out.stdout)
+        self.assertIsNotNone(head, out.stdout)
+        self.assertGreater(float(head.group(1)), 0.01)
+        self.assertRegex(out.stdout, r"\| 1 \| [\d.]+ ms \| 0.0 ms \| 0% \|")
+        self.assertRegex(out.stdout, r"\| 8 \| [\d.]+ ms \| [\d.]+ ms \| \d+% \|")
