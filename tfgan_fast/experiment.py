@@ -570,7 +570,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
             trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None),
             images_per_iteration=global_batch * trainer.real_batches_per_iteration,
             eval_seconds_fn=(None if evaluation is None else
-                             lambda: (evaluation.last_result or {}).get("eval_seconds")),
+                             lambda: (evaluation.last_result or {}).get("seconds")),
             real_images=_first_images(exp.data, seed)),
     ]
     if evaluation is not None:
