@@ -52,6 +52,7 @@ class Experiment:
     start_step: int
     train_steps: int
     per_replica_batch: int = None
+    policy_reason: str = None  # the numeric policy `run` resolved, and why
 
 
 @contextlib.contextmanager
@@ -328,7 +329,7 @@ def run(model_dir,
             opt.learning_rate = rate
         start_step = int(trainer.iteration.numpy())
         exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir, start_step,
-                         train_steps, per_replica_batch)
+                         train_steps, per_replica_batch, policy_reason)
         if setup_only:
             return exp
 
@@ -410,11 +411,7 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
         f"{type(trainer).__name__}.")
     global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
     log(distribute.describe(strategy, global_batch))
-    try:
-        requested = gin.query_parameter("run.mixed_precision")
-    except ValueError:
-        requested = "auto"
-    log(f"Numeric policy: {precision.resolve(requested)[1]}.")
+    log(f"Numeric policy: {exp.policy_reason}.")
     data = exp.data
     size = getattr(data, "num_examples", None)
     log(f"Data: {data.name}, {data.num_classes} classes, examples of shape "
