@@ -8,8 +8,9 @@ from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import attacks
 from tfgan_fast import losses
-from tfgan_fast.algorithms import RobGAN, StandardGAN, base
+from tfgan_fast.algorithms import RobGAN, StandardGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
+from tfgan_fast.randomness import Salt
 
 B, C = 8, 3
 
@@ -123,8 +124,8 @@ class StandardGANTest(tf.test.TestCase):
         trainer = _make(StandardGAN, n_disc=1)
         x, y = _batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
-        fakes = trainer.generator(trainer.sample_latents(B, base.SALT_D_LATENTS),
-                                  trainer.sample_labels(B, base.SALT_D_LABELS), training=True)
+        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random()),
+                                  trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random()), training=True)
         ref = _copy_of(trainer.discriminator, fakes, d0)
         with tf.GradientTape() as tape:
             # SNGAN's hinge: mean relu(1 - D(x_r)) + mean relu(1 + D(x_f)).
@@ -134,7 +135,7 @@ class StandardGANTest(tf.test.TestCase):
         grads = [np.zeros(v.shape) if g is None else g.numpy()
                  for v, g in zip(ref.trainable_variables,
                                  tape.gradient(total, ref.trainable_variables))]
-        trainer.discriminator_step(tf.constant(x), tf.constant(y))
+        trainer.discriminator_step(tf.constant(x), tf.constant(y), trainer.step_random())
         for v, w, g in zip(trainer.discriminator.trainable_variables, d0, grads):
             self.assertAllClose(v, w - 0.1 * g, atol=1e-6)
 
@@ -149,9 +150,7 @@ class StandardGANTest(tf.test.TestCase):
         # Fakes of different D steps of one iteration come from different latents.
         seeds = []
         for i in range(5):
-            trainer._substep = i  # pylint: disable=protected-access
-            seeds.append(trainer.sample_latents(B, base.SALT_D_LATENTS).numpy())
-        trainer._substep = 0  # pylint: disable=protected-access
+            seeds.append(trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random(i)).numpy())
         for i in range(1, 5):
             self.assertGreater(np.abs(seeds[i] - seeds[0]).max(), 0.1)
 
@@ -212,15 +211,14 @@ class StandardGANTest(tf.test.TestCase):
 class RobGANTest(tf.test.TestCase):
 
     def test_d_step_matches_reference_pgd_then_update(self):
-        trainer = _make(RobGAN, n_disc=1, pgd_steps=2, epsilon=0.05, tau=0.02)
+        trainer = _make(RobGAN, n_disc=1, pgd_steps=2, radius=0.05, tau=0.02)
         x, y = _batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
         loss = losses.RobGANLoss()
-        start = attacks.uniform_delta([B, 4, 4, 1], 0.05, trainer.step_seed(
-            base.SALT_ATTACK_INIT)).numpy()
-        fakes = trainer.generator(trainer.sample_latents(B, base.SALT_D_LATENTS),
-                                  trainer.sample_labels(B, base.SALT_D_LABELS), training=True)
-        y_f = trainer.sample_labels(B, base.SALT_D_LABELS)
+        start = attacks.uniform_delta([B, 4, 4, 1], 0.05, trainer.step_random().seed(Salt.ATTACK_INIT)).numpy()
+        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random()),
+                                  trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random()), training=True)
+        y_f = trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random())
         ref = _copy_of(trainer.discriminator, fakes, d0)
         sigma = start
         for _ in range(2):  # PGD by hand: ascent on BCE(real) + CE on the perturbed reals
@@ -238,13 +236,13 @@ class RobGANTest(tf.test.TestCase):
             total = (tf.reduce_mean(loss.d_real(ref(x_adv), y)[0])
                      + tf.reduce_mean(loss.d_fake(ref(fakes), y_f)[0]))
         grads = tape.gradient(total, ref.trainable_variables)
-        logs = trainer.discriminator_step(tf.constant(x), tf.constant(y))
+        logs = trainer.discriminator_step(tf.constant(x), tf.constant(y), trainer.step_random())
         self.assertLessEqual(float(logs["sigma_linf"]), 0.05 + 1e-7)
         for v, w, g in zip(trainer.discriminator.trainable_variables, d0, grads):
             self.assertAllClose(v, w - 0.1 * g.numpy(), atol=1e-5)
 
     def test_n_disc_5_does_5_d_updates_per_g_update(self):
-        trainer = _make(RobGAN, n_disc=5, pgd_steps=3, epsilon=0.006, tau=0.002)
+        trainer = _make(RobGAN, n_disc=5, pgd_steps=3, radius=0.006, tau=0.002)
         x, y = _batch(5 * B)
         _fit(trainer, x, y, steps=1)
         self.assertEqual(int(trainer.d_optimizer.iterations.numpy()), 5)
@@ -255,8 +253,8 @@ class RobGANTest(tf.test.TestCase):
         if mirrored is None:
             self.skipTest("needs 2 logical CPUs (tests/conftest.py)")
         x, y = _batch(2 * B)
-        one = _make(RobGAN, n_disc=2, pgd_steps=2, epsilon=0.05, tau=0.02)
-        two = _make(RobGAN, mirrored, n_disc=2, pgd_steps=2, epsilon=0.05, tau=0.02)
+        one = _make(RobGAN, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
+        two = _make(RobGAN, mirrored, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
         _fit(one, x, y, steps=2)
         # Each replica takes half of the fed batch and cuts it into n_disc chunks; feed the
         # rows so that D step k sees the same global real batch as on one device.

@@ -8,8 +8,9 @@ from tests import strategies
 from tfgan_fast import losses
 from tfgan_fast import nets
 from tfgan_fast import penalties
-from tfgan_fast.algorithms import fargan
-from tfgan_fast.algorithms.fargan import FARGAN
+from tfgan_fast.algorithms import FARGAN
+from tfgan_fast.algorithms import batches
+from tfgan_fast.algorithms.base import FakeBatch
 
 
 class LinearD(keras.Model):
@@ -17,8 +18,9 @@ class LinearD(keras.Model):
 
     def __init__(self, w, b=0.5, **kwargs):
         super().__init__(**kwargs)
-        self.w = tf.Variable(np.asarray(w, np.float32))
-        self.b = tf.Variable(b, dtype=tf.float32)
+        w = np.asarray(w, np.float32)
+        self.w = self.add_weight(shape=w.shape, initializer=keras.initializers.Constant(w))
+        self.b = self.add_weight(shape=(), initializer=keras.initializers.Constant(b))
 
     def call(self, x, labels=None, training=None):
         flat = tf.reshape(x, [tf.shape(x)[0], -1])
@@ -36,27 +38,28 @@ class SelectionTest(tf.test.TestCase):
     def test_picks_exactly_the_lowest_scores(self):
         candidates = tf.reshape(tf.range(8, dtype=tf.float32), [8, 1])
         scores = tf.constant([3.0, -1.0, 5.0, -7.0, 0.0, 2.0, -2.0, 9.0])
-        selected, idx = fargan.select_fake_as_real(candidates, scores, 3)
+        selected, idx = batches.select_fake_as_real(candidates, scores, 3)
         self.assertAllEqual(idx, [3, 6, 1])
         self.assertAllEqual(selected[:, 0], [3.0, 6.0, 1.0])
 
     def test_zero_and_too_many(self):
-        selected, idx = fargan.select_fake_as_real(tf.ones([4, 2]), tf.zeros([4]), 0)
+        selected, idx = batches.select_fake_as_real(tf.ones([4, 2]), tf.zeros([4]), 0)
         self.assertEqual(selected.shape, (0, 2))
         self.assertEqual(idx.shape, (0,))
         with self.assertRaisesRegex(ValueError, "N0=5 .* 4 candidates"):
-            fargan.select_fake_as_real(tf.ones([4, 2]), tf.zeros([4]), 5)
+            batches.select_fake_as_real(tf.ones([4, 2]), tf.zeros([4]), 5)
 
     def test_trainer_selects_lowest_d_output(self):
         d = LinearD([1.0, -2.0])
         t = _trainer(nets.MLPGenerator(width=4, depth=1), d)
         reals = tf.zeros([3, 2])
         candidates = tf.random.stateless_normal([12, 2], seed=[1, 2])
-        positives, logs = t.fake_as_real(reals, candidates, 4)
+        del reals
+        selected, labels, logs = t.batch.select(t, candidates, None, 4)
         scores = candidates.numpy() @ np.array([1.0, -2.0]) + 0.5
         lowest = candidates.numpy()[np.argsort(scores)[:4]]
-        self.assertAllClose(positives[:3], reals)
-        self.assertAllClose(positives[3:], lowest)
+        self.assertIsNone(labels)
+        self.assertAllClose(selected, lowest)
         self.assertAllClose(logs["d_candidate_logit"], scores.mean(), atol=1e-5)
 
     def test_f1_degenerates_to_a_random_pick(self):
@@ -65,9 +68,22 @@ class SelectionTest(tf.test.TestCase):
         # randomly").
         t = _trainer(nets.MLPGenerator(width=4, depth=1), LinearD([3.0, 1.0]), far_factor=1)
         candidates = tf.random.stateless_normal([5, 2], seed=[4, 5])
-        positives, _ = t.fake_as_real(tf.zeros([1, 2]), candidates, 5)
-        got = sorted(map(tuple, np.round(positives[1:].numpy(), 5)))
+        selected, _, _ = t.batch.select(t, candidates, None, 5)
+        got = sorted(map(tuple, np.round(selected.numpy(), 5)))
         self.assertEqual(got, sorted(map(tuple, np.round(candidates.numpy(), 5))))
+
+
+def _d_fn(logit_fn):
+    """A penalty's `d_fn(x, labels)` from a logit function of x."""
+    return lambda x, labels: {"logits": logit_fn(x)}
+
+
+def _d_update(t, positives, n1, fakes):
+    """One D update on `n1` reals and the rest of `positives` counted as real; its logs."""
+    batch = FakeBatch(fakes, None, None, positives[n1:] if positives.shape[0] > n1 else None,
+                      None, {})
+    logs, _ = t.discriminator_update(positives[:n1], None, batch, t.step_random())
+    return logs
 
 
 class PenaltyTest(tf.test.TestCase):
@@ -92,9 +108,10 @@ class PenaltyTest(tf.test.TestCase):
         logits = x.numpy() @ w.numpy() + 1.0
         sig = 1.0 / (1.0 + np.exp(-logits))
         want = 10.0 * (sig * (1.0 - sig)) ** 2 * 6.5
-        pen, got_logits = penalties.SamplePenalty(10.0, output="probability")(fn, x, None, None)
+        pen, got = penalties.SamplePenalty(10.0, output="probability")(
+            _d_fn(fn), x, None, None, None, None)
         self.assertAllClose(pen, want, rtol=1e-5)
-        self.assertAllClose(got_logits, logits)
+        self.assertAllClose(got["logits"], logits)
         with tf.GradientTape() as tape:
             total = tf.reduce_sum(penalties.gradient_penalty(fn, x, 10.0, 0.0, "probability")[0])
         # d/dw of 10 s'(l)^2 ||w||^2 with l = x.w + 1: 10 [2 s' s'' x ||w||^2 + s'^2 2 w].
@@ -110,20 +127,23 @@ class PenaltyTest(tf.test.TestCase):
         d = LinearD(np.arange(8, dtype=np.float32) - 3.0)
         x = tf.random.stateless_uniform([3, 2, 2, 2], seed=[2, 3])
         pen, _ = penalties.SamplePenalty(weight=10.0)(
-            lambda v: d(v)["logits"], x, None, None)
+            lambda v, y: d(v), x, None, None, None, None)
         self.assertAllClose(pen, [10.0 * np.sum((np.arange(8) - 3.0) ** 2)] * 3)
-        pen0, _ = penalties.SamplePenalty(weight=0.0)(lambda v: d(v)["logits"], x, None, None)
+        pen0, _ = penalties.SamplePenalty(weight=0.0)(
+            lambda v, y: d(v), x, None, None, None, None)
         self.assertAllEqual(pen0, tf.zeros([3]))
 
     def test_interpolation_penalty(self):
         d = LinearD([3.0, 4.0])
-        fn = lambda v: d(v)["logits"]  # noqa: E731
+        fn = lambda v, y: d(v)  # noqa: E731
         reals = tf.random.stateless_normal([6, 2], seed=[0, 2])
         fakes = tf.random.stateless_normal([4, 2], seed=[0, 3])
-        pen, logits = penalties.InterpolationPenalty(weight=10.0)(fn, reals, fakes, [1, 2])
+        pen, out = penalties.InterpolationPenalty(weight=10.0)(fn, reals, None, fakes, None,
+                                                               [1, 2])
         self.assertAllClose(pen, [250.0] * 4)  # pairs = min(N, M)
-        self.assertEqual(logits.shape, (6,))
-        pen, _ = penalties.InterpolationPenalty(weight=2.0, center=1.0)(fn, reals, fakes, [1, 2])
+        self.assertEqual(out["logits"].shape, (6,))
+        pen, _ = penalties.InterpolationPenalty(weight=2.0, center=1.0)(fn, reals, None, fakes,
+                                                                        None, [1, 2])
         self.assertAllClose(pen, [2.0 * 16.0] * 4)  # WGAN-GP: k (||w|| - 1)^2
 
     def test_interpolates_are_uniform_on_the_segment(self):
@@ -148,13 +168,20 @@ class DiscriminatorLossTest(tf.test.TestCase):
         t = _trainer(nets.MLPGenerator(width=4, depth=1), LinearD(w, b=0.25))
         positives = tf.constant([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])  # 2 reals + 1 FAR
         fakes = tf.constant([[-1.0, 1.0], [0.5, 0.5]])
-        loss, logs = t.discriminator_loss(positives, fakes, 2, [0, 0])
+        logs = _d_update(t, positives, 2, fakes)
         pos = positives.numpy() @ w + 0.25
         neg = fakes.numpy() @ w + 0.25
         softplus = lambda v: np.log1p(np.exp(v))  # noqa: E731
-        expected = softplus(-pos).mean() + softplus(neg).mean() + 10.0 * np.sum(w ** 2)
-        self.assertAllClose(loss, expected, rtol=1e-5)
-        self.assertAllClose(logs["d_loss"], expected - 10.0 * np.sum(w ** 2), rtol=1e-5)
+        sigmoid = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+        expected = softplus(-pos).mean() + softplus(neg).mean()
+        self.assertAllClose(logs["d_loss"], expected, rtol=1e-5)
+        self.assertAllClose(logs["d_penalty"], 10.0 * np.sum(w ** 2), rtol=1e-5)
+        # The SGD(0.1) step on eq. 11: its gradient in w and b, by hand (the penalty's is 20 w).
+        grad_w = ((-sigmoid(-pos))[:, None] * positives.numpy()).mean(0) + (
+            sigmoid(neg)[:, None] * fakes.numpy()).mean(0) + 20.0 * w
+        grad_b = (-sigmoid(-pos)).mean() + sigmoid(neg).mean()
+        self.assertAllClose(t.discriminator.w.numpy(), w - 0.1 * grad_w, rtol=1e-5)
+        self.assertAllClose(t.discriminator.b.numpy(), 0.25 - 0.1 * grad_b, rtol=1e-5)
         self.assertAllClose(logs["d_far_logit"], pos[2])
         self.assertAllClose(logs["d_real_logit"], pos[:2].mean())
 
@@ -162,10 +189,10 @@ class DiscriminatorLossTest(tf.test.TestCase):
         hinge = losses.AdversarialLoss(losses.hinge_d_real, losses.hinge_d_fake, losses.hinge_g)
         t = _trainer(nets.MLPGenerator(width=4, depth=1), LinearD([1.0, 0.0], b=0.0),
                      loss=hinge, penalty=penalties.SamplePenalty(0.0))
-        loss, _ = t.discriminator_loss(tf.constant([[0.5, 0.0], [2.0, 0.0]]),
-                                       tf.constant([[-3.0, 0.0], [0.0, 0.0]]), 2, [0, 0])
+        logs = _d_update(t, tf.constant([[0.5, 0.0], [2.0, 0.0]]), 2,
+                         tf.constant([[-3.0, 0.0], [0.0, 0.0]]))
         # mean(relu(1 - [0.5, 2])) + mean(relu(1 + [-3, 0])) = 0.25 + 0.5
-        self.assertAllClose(loss, 0.75)
+        self.assertAllClose(logs["d_loss"], 0.75)
         default = _trainer(nets.MLPGenerator(width=4, depth=1), LinearD([1.0, 0.0], b=0.0)).loss
         per, _ = default.g(
             {"logits": tf.constant([-5.0, 1.4, 12.5, 2.7])}, None)
@@ -179,9 +206,9 @@ class DiscriminatorLossTest(tf.test.TestCase):
             _trainer(g, LinearD([1.0, 0.0]), far_factor=0)
         t = _trainer(g, LinearD([1.0, 0.0]), num_far=8)
         with self.assertRaisesRegex(ValueError, "N0=8 must be < .* N=run.batch_size=8"):
-            t.local_sizes(8)
-        self.assertEqual(_trainer(g, LinearD([1.0, 0.0]), num_far=2, num_fake=6).local_sizes(8),
-                         (6, 2, 6))
+            t.batch.sizes(8)
+        self.assertEqual(_trainer(g, LinearD([1.0, 0.0]), num_far=2, num_fake=6).batch.sizes(8),
+                         (6, 2, 6, 16))
 
 
 def _one_step(trainer, real, strategy=None):
@@ -338,14 +365,14 @@ class GinTest(tf.test.TestCase):
         exp = self._build("fargan_cifar10_resnet.gin")
         t = exp.trainer
         self.assertIsInstance(t, FARGAN)
-        self.assertEqual((t.num_far, t.far_factor, t.num_fake, t.penalty.weight),
-                         (32, 8, 64, 10.0))
+        self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake,
+                          t.penalty.weight), (32, 8, 64, 10.0))
         self.assertEqual((t.num_classes, exp.data.num_classes), (0, 10))
         self.assertEqual(t.loss.g_fn.__name__, "nonsaturating_g")  # gin wraps the function
         self.assertIsInstance(t.d_optimizer, keras.optimizers.RMSprop)
         self.assertAllClose([t.d_optimizer.learning_rate, t.d_optimizer.rho], [1e-4, 0.99])
         t = self._build("fargan_cifar10_resnet_0gp.gin").trainer
-        self.assertEqual(t.num_far, 0)
+        self.assertEqual(t.batch.num_far, 0)
         t = self._build("fargan_cifar10_resnet.gin",
                         ["FARGAN.loss = @wgan/AdversarialLoss()"]).trainer
         self.assertEqual(t.loss.d_real_fn.__name__, "wasserstein_d_real")
@@ -354,15 +381,15 @@ class GinTest(tf.test.TestCase):
     def test_synthetic_settings(self):
         exp = self._build("fargan_synthetic_8gaussians.gin")
         t = exp.trainer
-        self.assertEqual((t.num_far, t.far_factor, t.num_fake, t.z_dim), (16, 8, 64, 2))
+        self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake, t.z_dim), (16, 8, 64, 2))
         self.assertEqual((t.generator.width, t.generator.depth), (64, 3))
         self.assertIsInstance(t.g_optimizer, keras.optimizers.SGD)
         self.assertAllClose(t.g_optimizer.learning_rate, 3e-3)
         t = self._build("fargan_synthetic_8gaussians_0gp_interpolation.gin").trainer
-        self.assertEqual(t.num_far, 0)
+        self.assertEqual(t.batch.num_far, 0)
         self.assertIsInstance(t.penalty, penalties.InterpolationPenalty)
         t = self._build("fargan_synthetic_gaussian_0gp_sample.gin").trainer
-        self.assertEqual(t.num_far, 0)
+        self.assertEqual(t.batch.num_far, 0)
         self.assertIsInstance(t.penalty, penalties.SamplePenalty)
 
 

@@ -8,7 +8,9 @@ from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import attacks
 from tfgan_fast import losses
-from tfgan_fast.algorithms import FastGAN, base, make_optimizer
+from tfgan_fast.algorithms import FastGAN
+from tfgan_fast.optimizers import make_optimizer
+from tfgan_fast.randomness import Salt
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 from tfgan_fast.schedules import ExponentialHalving
 
@@ -21,13 +23,13 @@ def _batch():
             rng.randint(0, C, B).astype("int32"))
 
 
-def _make(strategy, d_lr=0.1, g_lr=0.05, free_steps=2, epsilon=0.05, tau=0.02,
+def _make(strategy, d_lr=0.1, g_lr=0.05, free_steps=2, radius=0.05, tau=0.02,
           schedule=None, **kwargs):
     keras.utils.set_random_seed(0)
     with strategy.scope():
         trainer = FastGAN(TinyGenerator(num_classes=C), TinyDiscriminator(num_classes=C),
                           z_dim=4, num_classes=C, seed=3, free_steps=free_steps,
-                          epsilon=epsilon, tau=tau, **kwargs)
+                          radius=radius, tau=tau, **kwargs)
         if schedule is None:
             g_opt = keras.optimizers.SGD(g_lr)
             d_opt = keras.optimizers.SGD(d_lr)
@@ -54,10 +56,10 @@ class FastGANIterationTest(tf.test.TestCase):
         x, y = _batch()
         d0 = [v.numpy() for v in d_net.trainable_variables]
         g0 = [v.numpy() for v in g_net.trainable_variables]
-        delta = trainer.delta.numpy()
+        delta = trainer.real_transform.delta.numpy()
         # Reference on copies: the fakes come from the trainer's own (seeded) sampler.
-        z = trainer.sample_latents(B, base.SALT_D_LATENTS)
-        y_f = trainer.sample_labels(B, base.SALT_D_LABELS)
+        z = trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random())
+        y_f = trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random())
         fakes = g_net(z, y_f, training=True)
         loss = losses.FastGANLoss()
         ref_d = TinyDiscriminator(num_classes=C)
@@ -81,8 +83,8 @@ class FastGANIterationTest(tf.test.TestCase):
         _fit(trainer)
         for got, want in zip(d_net.trainable_variables, ref_d.trainable_variables):
             self.assertAllClose(got, want, atol=1e-6)
-        self.assertAllClose(trainer.delta, delta, atol=1e-7)
-        self.assertLessEqual(float(tf.reduce_max(tf.abs(trainer.delta))), 0.05 + 1e-7)
+        self.assertAllClose(trainer.real_transform.delta, delta, atol=1e-7)
+        self.assertLessEqual(float(tf.reduce_max(tf.abs(trainer.real_transform.delta))), 0.05 + 1e-7)
         # G moved (its step ran) and by the reference G step on the updated D.
         self.assertNotAllClose(g_net.trainable_variables[-1], g0[-1])
 
@@ -90,8 +92,8 @@ class FastGANIterationTest(tf.test.TestCase):
         trainer = _make(tf.distribute.get_strategy(), d_lr=0.0)  # D frozen
         g_net, d_net = trainer.generator, trainer.discriminator
         ref_g = TinyGenerator(num_classes=C)
-        z = trainer.sample_latents(B, base.SALT_G_LATENTS)
-        y_f = trainer.sample_labels(B, base.SALT_G_LABELS)
+        z = trainer.sample_latents(B, Salt.G_LATENTS, trainer.step_random())
+        y_f = trainer.sample_labels(B, Salt.G_LABELS, trainer.step_random())
         ref_g(z, y_f)
         for v, w in zip(ref_g.trainable_variables, g_net.trainable_variables):
             v.assign(w)
@@ -114,9 +116,9 @@ class FastGANIterationTest(tf.test.TestCase):
             self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 2)
 
     def test_epsilon_zero_disables_the_attack(self):
-        trainer = _make(tf.distribute.get_strategy(), epsilon=0.0, tau=0.0)
+        trainer = _make(tf.distribute.get_strategy(), radius=0.0, tau=0.0)
         _fit(trainer, steps=2)
-        self.assertAllEqual(trainer.delta, tf.zeros_like(trainer.delta))
+        self.assertAllEqual(trainer.real_transform.delta, tf.zeros_like(trainer.real_transform.delta))
 
     def test_learning_rate_follows_iterations_not_optimizer_steps(self):
         schedule = ExponentialHalving(1e-3, kappa=4)
@@ -131,9 +133,9 @@ class FastGANIterationTest(tf.test.TestCase):
         path = tf.train.Checkpoint(**trainer.checkpoint_items()).save(
             self.get_temp_dir() + "/ckpt")
         other = _make(tf.distribute.get_strategy(), d_lr=0.3)
-        self.assertNotAllClose(other.delta, trainer.delta)
+        self.assertNotAllClose(other.real_transform.delta, trainer.real_transform.delta)
         tf.train.Checkpoint(**other.checkpoint_items()).restore(path).assert_consumed()
-        self.assertAllClose(other.delta, trainer.delta)
+        self.assertAllClose(other.real_transform.delta, trainer.real_transform.delta)
         self.assertEqual(int(other.iteration.numpy()), 1)
         self.assertEqual(int(other.d_optimizer.iterations.numpy()), 2)
 
@@ -165,13 +167,13 @@ class MixedPrecisionTest(tf.test.TestCase):
     def test_bfloat16_keeps_losses_and_perturbation_in_float32(self):
         full, full_logs = self._first_iteration("float32")
         mixed, mixed_logs = self._first_iteration("mixed_bfloat16")
-        self.assertEqual(mixed.delta.dtype, tf.float32)
+        self.assertEqual(mixed.real_transform.delta.dtype, tf.float32)
         self.assertEqual(mixed.generator.compute_dtype, "bfloat16")
         self.assertEqual(mixed.generator.trainable_variables[0].dtype, "float32")
         # Same initial weights: the losses differ by bfloat16 rounding only (8-bit mantissa).
         for key in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"):
             self.assertAllClose(mixed_logs[key], full_logs[key], rtol=3e-2, msg=key)
-        self.assertLessEqual(float(tf.reduce_max(tf.abs(mixed.delta))), 0.006 + 1e-7)
+        self.assertLessEqual(float(tf.reduce_max(tf.abs(mixed.real_transform.delta))), 0.006 + 1e-7)
 
 
 class MirroredEqualityTest(tf.test.TestCase):
@@ -182,15 +184,15 @@ class MirroredEqualityTest(tf.test.TestCase):
         schedule = ExponentialHalving(1e-2, kappa=10)
         one = _make(tf.distribute.get_strategy(), schedule=schedule)
         two = _make(strategies.two_cpu_mirrored(), schedule=schedule)
-        self.assertEqual(two.delta.shape[0], B // 2)
+        self.assertEqual(two.real_transform.delta.shape[0], B // 2)
         _fit(one, steps=2)
         _fit(two, steps=2)
         for a, b in zip(one.generator.variables + one.discriminator.variables,
                         two.generator.variables + two.discriminator.variables):
             self.assertAllClose(a, b, atol=1e-5)
         # Each replica kept its own slice of the global perturbation.
-        local = two.distribute_strategy.experimental_local_results(two.delta)
-        self.assertAllClose(tf.concat([v.read_value() for v in local], 0), one.delta,
+        local = two.distribute_strategy.experimental_local_results(two.real_transform.delta)
+        self.assertAllClose(tf.concat([v.read_value() for v in local], 0), one.real_transform.delta,
                             atol=1e-6)
 
 

@@ -58,8 +58,9 @@ class GinFilesTest(tf.test.TestCase):
     def test_cifar_rows_match_000_table5(self):
         exp = _build([os.path.join(ROOT, "gin/fastgan_cifar.gin")])
         t = exp.trainer
-        self.assertEqual((t.free_steps, t.epsilon, t.tau), (2, 0.006, 0.006))
-        self.assertEqual((t.loss.alpha_gc, t.loss.alpha_fc), (1.0, 1.0))
+        self.assertEqual((t.d_replays, t.real_transform.radius, t.real_transform.tau),
+                         (2, 0.006, 0.006))
+        self.assertEqual((t.loss.g_class_weight, t.loss.fake_kl_weight), (1.0, 1.0))
         self.assertEqual(exp.data.num_classes, 10)
         self.assertEqual(gin.query_parameter("run.train_steps"), 240000)
         self.assertEqual(gin.query_parameter("run.batch_size"), 64)
@@ -72,21 +73,23 @@ class GinFilesTest(tf.test.TestCase):
         self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)
 
         exp = _build([os.path.join(ROOT, "gin/fastgan_cifar100.gin")])
-        self.assertEqual(exp.trainer.loss.alpha_gc, 0.2)
+        self.assertEqual(exp.trainer.loss.g_class_weight, 0.2)
         self.assertEqual(exp.data.num_classes, 100)
 
     def test_table2_ablations_are_one_binding_each(self):
         cifar = [os.path.join(ROOT, "gin/fastgan_cifar.gin")]
         t = _build(cifar, ["FastGAN.loss = @RobGANLoss()"]).trainer
-        self.assertIsInstance(t.loss, losses.RobGANLoss)
-        t = _build(cifar, ["FastGAN.epsilon = 0.0"]).trainer
-        self.assertEqual(t.epsilon, 0.0)
-        self.assertAllEqual(t.delta, tf.zeros_like(t.delta))
+        self.assertEqual(t.loss.name, "RobGANLoss")
+        t = _build(cifar, ["FastGAN.radius = 0.0"]).trainer
+        self.assertEqual(t.real_transform.radius, 0.0)
+        self.assertAllEqual(t.real_transform.delta, tf.zeros_like(t.real_transform.delta))
+        t = _build(cifar, ["FastGAN.epsilon = 0.0"]).trainer  # the former name still works
+        self.assertEqual(t.real_transform.radius, 0.0)
         t = _build(cifar, ["make_optimizer.schedule = None"]).trainer
         t.iteration.assign(160000)
         self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
         t = _build(cifar, ["FastGANLoss.alpha_fc = 0.0"]).trainer
-        self.assertEqual(t.loss.alpha_fc, 0.0)
+        self.assertEqual(t.loss.fake_kl_weight, 0.0)
 
 
     def test_baseline_cifar_rows(self):
@@ -97,7 +100,7 @@ class GinFilesTest(tf.test.TestCase):
         self.assertIsInstance(t, StandardGAN)
         self.assertEqual(t.n_disc, 5)
         self.assertEqual(t.loss.d_real_fn.__name__, "hinge_d_real")
-        self.assertEqual((t.loss.alpha_dc, t.loss.alpha_gc), (0.0, 0.0))
+        self.assertEqual((t.loss.real_class_weight, t.loss.g_class_weight), (0.0, 0.0))
         self.assertEqual((t.discriminator.head, t.discriminator.spectral_norm),
                          ("projection", True))
         self.assertEqual(gin.query_parameter("run.train_steps"), 100000)
@@ -107,12 +110,13 @@ class GinFilesTest(tf.test.TestCase):
 
         t = _build([os.path.join(ROOT, "gin/sngan_ac_cifar.gin")]).trainer
         self.assertEqual(t.discriminator.head, "ac")
-        self.assertEqual((t.loss.alpha_dc, t.loss.alpha_gc), (1.0, 1.0))
+        self.assertEqual((t.loss.real_class_weight, t.loss.g_class_weight), (1.0, 1.0))
 
         t = _build([os.path.join(ROOT, "gin/robgan_cifar.gin")]).trainer
         self.assertIsInstance(t, RobGAN)
-        self.assertEqual((t.n_disc, t.pgd_steps, t.epsilon, t.tau), (5, 3, 0.006, 0.002))
-        self.assertIsInstance(t.loss, losses.RobGANLoss)
+        self.assertEqual((t.n_disc, t.real_transform.steps, t.real_transform.radius,
+                          t.real_transform.tau), (5, 3, 0.006, 0.002))
+        self.assertEqual(t.loss.name, "RobGANLoss")
         self.assertEqual(t.discriminator.spectral_norm, True)
 
     def test_fashion_mnist_race_rows(self):
@@ -127,11 +131,15 @@ class GinFilesTest(tf.test.TestCase):
             "fastgan_constant_lr": (FastGAN, "ac", False),
             "fastgan_no_kl": (FastGAN, "ac", False),
             "fastgan_short": (FastGAN, "ac", False),
-            "logan": (LOGAN, "projection", True), "logan_base": (LOGAN, "projection", True)}
+            "logan": (LOGAN, "projection", True), "logan_base": (LOGAN, "projection", True),
+            # combinations of parts (tests/test_compose.py)
+            "fastgan_logan": (FastGAN, "ac", False), "robgan_fastganloss": (RobGAN, "ac", True),
+            "sngan_free": (StandardGAN, "projection", True)}
         found = {os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "gin", "fmnist",
                                                                           "*.gin"))}
         fargan = {"fargan_dcgan", "fargan_dcgan_0gp", "fargan_conventional",
-                  "fargan_conventional_0gp"}  # test_fashion_mnist_fargan_rows
+                  "fargan_conventional_0gp",  # test_fashion_mnist_fargan_rows
+                  "fargan_logan"}  # tests/test_compose.py
         self.assertEqual(found - {"common"} - fargan, set(expected))
         for name, (cls, head, sn) in expected.items():
             with self.subTest(name=name):
@@ -158,17 +166,18 @@ class GinFilesTest(tf.test.TestCase):
                 else:
                     self.assertAllClose(lr, 2e-4 * (1 - 100 / 300))  # linear decay to 0 at 300
         t = _build([os.path.join(ROOT, "gin/fmnist/fastgan_robgan_loss.gin")]).trainer
-        self.assertIsInstance(t.loss, losses.RobGANLoss)
+        self.assertEqual(t.loss.name, "RobGANLoss")
         self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/fastgan_no_adversarial.gin")])
-                         .trainer.epsilon, 0.0)
+                         .trainer.real_transform.radius, 0.0)
         self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/fastgan_no_kl.gin")])
-                         .trainer.loss.alpha_fc, 0.0)
+                         .trainer.loss.fake_kl_weight, 0.0)
         t = _build([os.path.join(ROOT, "gin/fmnist/robgan.gin")]).trainer
-        self.assertEqual((t.n_disc, t.pgd_steps, t.epsilon, t.tau), (5, 3, 0.006, 0.002))
+        self.assertEqual((t.n_disc, t.real_transform.steps, t.real_transform.radius,
+                          t.real_transform.tau), (5, 3, 0.006, 0.002))
         t = _build([os.path.join(ROOT, "gin/fmnist/logan.gin")]).trainer
-        self.assertEqual((t.latent_steps, t.num_classes), (1, 10))
+        self.assertEqual((t.latent_transform.latent_steps, t.num_classes), (1, 10))
         self.assertEqual(_build([os.path.join(ROOT, "gin/fmnist/logan_base.gin")])
-                         .trainer.latent_steps, 0)
+                         .trainer.latent_transform.latent_steps, 0)
 
     def test_fashion_mnist_fargan_rows(self):
         """gin/fmnist/fargan_*.gin: Tao & Wang 2020's DCGAN and conventional nets at the paper's
@@ -184,7 +193,8 @@ class GinFilesTest(tf.test.TestCase):
                     t = exp.trainer
                     self.assertIsInstance(t, FARGAN)
                     self.assertIsInstance(t.generator, g_cls)
-                    self.assertEqual((t.num_far, t.far_factor, t.num_fake, t.num_classes),
+                    self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake,
+                                      t.num_classes),
                                      (num_far, 8, 64, 0))
                     self.assertEqual(t.penalty.weight, 10.0)
                     self.assertEqual((exp.data.name, exp.data.num_examples),
@@ -217,9 +227,11 @@ class GinFilesTest(tf.test.TestCase):
                 self.assertEqual(gin.query_parameter("run.batch_size"), batch)
                 self.assertEqual(gin.query_parameter("run.train_steps"), steps)
         t = _build([os.path.join(ROOT, "gin/fastgan_imagenet143_64.gin")]).trainer
-        self.assertEqual((t.epsilon, t.loss.alpha_gc, t.loss.alpha_fc), (0.03, 1.0, 1.0))
+        self.assertEqual((t.real_transform.radius, t.loss.g_class_weight,
+                          t.loss.fake_kl_weight), (0.03, 1.0, 1.0))
         t = _build([os.path.join(ROOT, "gin/fastgan_imagenet128_bs256.gin")]).trainer
-        self.assertEqual((t.epsilon, t.loss.alpha_gc, t.loss.alpha_fc), (0.01, 0.2, 0.05))
+        self.assertEqual((t.real_transform.radius, t.loss.g_class_weight,
+                          t.loss.fake_kl_weight), (0.01, 0.2, 0.05))
         self.assertEqual(t.d_optimizer.beta_2, 0.99)
         t.iteration.assign(250000)
         self.assertAllClose(t.d_optimizer.learning_rate, 1e-4)

@@ -63,7 +63,7 @@ class OptimiseTest(tf.test.TestCase):
                 calls.append(1)
                 return -tf.reduce_sum(tf.square(z - t), axis=-1)
 
-            result = latent.optimise_latents(z0, score, latent.GradientStep(alpha), num_steps=n)
+            result = latent.optimize_latents(z0, score, latent.GradientStep(alpha), num_steps=n)
             self.assertLen(calls, n)
             self.assertEqual(result.num_updates, n)
             self.assertAllClose(result.z, t + (1 - 2 * alpha) ** n * (z0 - t), atol=1e-6)
@@ -77,7 +77,7 @@ class OptimiseTest(tf.test.TestCase):
         z0 = tf.constant([[0.1, -0.2, 0.3, 0.9], [0.0, 0.5, -0.5, 0.2]])
         mask = tf.constant([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]])
         step = latent.NaturalGradientStep(alpha=0.9, beta=0.1)
-        result = latent.optimise_latents(z0, lambda z: tf.reduce_sum(w * z, -1), step, 1, mask)
+        result = latent.optimize_latents(z0, lambda z: tf.reduce_sum(w * z, -1), step, 1, mask)
         g = np.array([[1.0, 0.0, 0.5, 3.0], [0.0, -2.0, 0.0, 0.0]])  # masked gradient
         dz = 0.9 / (0.1 + (g ** 2).sum(1, keepdims=True)) * g
         want = np.clip(z0.numpy() + dz, -1.0, 1.0)
@@ -94,7 +94,7 @@ class OptimiseTest(tf.test.TestCase):
         grads = []
         for create_graph in (True, False):
             with tf.GradientTape() as tape:
-                result = latent.optimise_latents(
+                result = latent.optimize_latents(
                     z0, lambda z: tf.reduce_sum(v * z, -1), latent.GradientStep(alpha), 1,
                     create_graph=create_graph)
                 f = tf.reduce_sum(v * result.z)

@@ -14,8 +14,9 @@ from tfgan_fast import experiment
 from tfgan_fast import export
 from tfgan_fast import latent
 from tfgan_fast import losses
-from tfgan_fast.algorithms import LOGAN, base
+from tfgan_fast.algorithms import LOGAN
 from tfgan_fast.eval import evaluator as evaluator_lib
+from tfgan_fast.randomness import Salt
 from tfgan_fast.nets import (BigGANDeepDiscriminator, BigGANDeepGenerator, ResNetDiscriminator,
                              ResNetGenerator, SNGANCNNDiscriminator, SNGANCNNGenerator)
 
@@ -47,7 +48,7 @@ class LinearD(keras.Model):
 
 def _half_uniform(shape, seed):
     # |z| <= 0.5 so that the small latent steps of these tests never clip.
-    return 0.5 * base.uniform_latents(shape, seed)
+    return 0.5 * latent.uniform_latents(shape, seed)
 
 
 def _trainer(nets, num_classes, strategy=None, image_shape=(4, 4, 1), z_dim=Z, lr=1.0,
@@ -80,7 +81,7 @@ def _fit(trainer, steps=1, shape=(4, 4, 1), num_classes=C):
 def _linear(alpha, w_r, step=None, **kwargs):
     return _trainer(lambda: (LinearG(), LinearD()), 0, image_shape=(2, 2, 1),
                     latent_step=step or latent.GradientStep(alpha), latent_weight=w_r,
-                    optimised_fraction=1.0, latent_sampler=_half_uniform,
+                    optimized_fraction=1.0, latent_sampler=_half_uniform,
                     d_real_loss=losses.wasserstein_d_real, d_fake_loss=losses.wasserstein_d_fake,
                     g_loss=losses.wasserstein_g, **kwargs)
 
@@ -88,7 +89,7 @@ def _linear(alpha, w_r, step=None, **kwargs):
 def _d_step_change(trainer):
     x = tf.constant(_batch((2, 2, 1))[0])
     before = trainer.discriminator.trainable_variables[0].numpy()
-    trainer.discriminator_step(x, None)
+    trainer.discriminator_step(x, None, trainer.step_random())
     return trainer.discriminator.trainable_variables[0].numpy() - before
 
 
@@ -126,7 +127,7 @@ class SecondOrderTest(tf.test.TestCase):
                     "stop_gradient_d": True}):
             trainer = make(**kw)
             before = [v.numpy() for v in trainer.discriminator.trainable_variables]
-            trainer.discriminator_step(tf.constant(x), tf.constant(y))
+            trainer.discriminator_step(tf.constant(x), tf.constant(y), trainer.step_random())
             changes.append(np.concatenate(
                 [(v.numpy() - b).ravel()
                  for v, b in zip(trainer.discriminator.trainable_variables, before)]))
@@ -137,7 +138,7 @@ class SecondOrderTest(tf.test.TestCase):
         def g_change(**kw):
             trainer = _linear(0.05, 0.5, **kw)
             before = trainer.generator.trainable_variables[0].numpy()
-            trainer.generator_step(B)
+            trainer.generator_step(B, trainer.step_random())
             return trainer.generator.trainable_variables[0].numpy() - before
 
         self.assertGreater(np.abs(g_change() - g_change(stop_gradient_g=True)).max(), 1e-5)
@@ -152,16 +153,17 @@ class LatentStepsTest(tf.test.TestCase):
 
     def test_n_training_steps_run_n_updates_on_the_masked_dimensions(self):
         for n in (1, 3):
-            trainer = _trainer(_tiny, C, latent_steps=n, optimised_fraction=0.5)
+            trainer = _trainer(_tiny, C, latent_steps=n, optimized_fraction=0.5)
             calls = []
-            score = trainer.score
-            trainer.score = lambda z, labels, training=True: calls.append(1) or score(
-                z, labels, training)
-            z = trainer.sample_latents(B, base.SALT_G_LATENTS)
-            labels = trainer.sample_labels(B, base.SALT_G_LABELS)
-            z_new, penalty = trainer.transform_latents(z, labels, "generator")
+            transform, rng = trainer.latent_transform, trainer.step_random()
+            score = transform.score
+            transform.score = lambda tr, z, labels, training=True: calls.append(1) or score(
+                tr, z, labels, training)
+            z = trainer.sample_latents(B, Salt.G_LATENTS, rng)
+            labels = trainer.sample_labels(B, Salt.G_LABELS, rng)
+            z_new, penalty = transform(trainer, z, labels, "generator", rng)
             self.assertLen(calls, n)
-            mask = trainer.latent_mask(B, 12).numpy()
+            mask = latent.random_mask([B, Z], 0.5, rng.seed(Salt.G_LATENT_MASK)).numpy()
             self.assertAllEqual(mask.sum(1), [2.0] * B)
             moved = np.abs(z_new.numpy() - z.numpy()) > 0
             self.assertAllEqual(moved & (mask == 0), np.zeros_like(moved))
@@ -182,17 +184,17 @@ class LatentStepsTest(tf.test.TestCase):
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, "latent_steps must be an integer >= 0, got -1"):
             LOGAN(TinyGenerator(), TinyDiscriminator(), z_dim=Z, num_classes=C, latent_steps=-1)
-        with self.assertRaisesRegex(ValueError, "optimised_fraction must be in"):
+        with self.assertRaisesRegex(ValueError, "optimized_fraction must be in"):
             LOGAN(TinyGenerator(), TinyDiscriminator(), z_dim=Z, num_classes=C,
-                  optimised_fraction=2.0)
+                  optimized_fraction=2.0)
 
     def test_sampling_transform_runs_n_inference_steps(self):
         trainer = _trainer(_tiny, C)
-        z = trainer.sample_latents(B, 1)
-        y = trainer.sample_labels(B, 2)
+        z = trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random())
+        y = trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random())
         self.assertAllEqual(trainer.sampling_latent_transform(0)(z, y), z)
-        want = latent.optimise_latents(
-            z, lambda zz: trainer.score(zz, y, training=False), trainer.latent_step, 2).z
+        want = latent.optimize_latents(
+            z, lambda zz: trainer.latent_transform.score(trainer, zz, y, training=False), trainer.latent_transform.latent_step, 2).z
         self.assertAllClose(trainer.sampling_latent_transform(2)(z, y), want)
         with self.assertRaisesRegex(ValueError, "needs a latent_transform"):
             evaluator_lib.Evaluator(num_samples=4, splits=1, latent_steps=2).evaluate(
@@ -205,7 +207,7 @@ class MirroredTest(tf.test.TestCase):
         two_cpus = strategies.two_cpu_mirrored()
         if two_cpus is None:
             self.skipTest("needs 2 logical CPUs (tests/conftest.py)")
-        kw = dict(latent_weight=0.1, optimised_fraction=0.5, lr=0.05)
+        kw = dict(latent_weight=0.1, optimized_fraction=0.5, lr=0.05)
         one = _trainer(_tiny, C, **kw)
         two = _trainer(_tiny, C, strategy=two_cpus, **kw)
         _fit(one, steps=2)
@@ -350,17 +352,17 @@ class GinTest(tf.test.TestCase):
     def test_cifar_rows(self):
         t = self._build("logan_sngan_cifar.gin", ["run.evaluator = None"])
         self.assertIsInstance(t, LOGAN)
-        self.assertIsInstance(t.latent_step, latent.NaturalGradientStep)
-        self.assertEqual((t.latent_step.alpha, t.latent_step.beta), (0.9, 0.1))
-        self.assertEqual((t.latent_weight, t.optimised_fraction, t.latent_steps),
+        self.assertIsInstance(t.latent_transform.latent_step, latent.NaturalGradientStep)
+        self.assertEqual((t.latent_transform.latent_step.alpha, t.latent_transform.latent_step.beta), (0.9, 0.1))
+        self.assertEqual((t.latent_transform.latent_weight, t.latent_transform.optimized_fraction, t.latent_transform.latent_steps),
                          (0.1, 0.8, 1))
         self.assertEqual(t.latent_sampler.__name__, "uniform_latents")
         self.assertIsInstance(t.generator, SNGANCNNGenerator)
         t = self._build("logan_gd_sngan_cifar.gin", ["run.evaluator = None"])
-        self.assertIsInstance(t.latent_step, latent.GradientStep)
+        self.assertIsInstance(t.latent_transform.latent_step, latent.GradientStep)
         t = self._build("logan_sngan_cifar.gin",
                         ["run.evaluator = None", "LOGAN.stop_gradient_d = True"])
-        self.assertTrue(t.stop_gradient_d)
+        self.assertTrue(t.latent_transform.stop_gradient_d)
 
     def test_biggan_rows(self):
         small = ["BigGANDeepGenerator.width = 2", "BigGANDeepDiscriminator.width = 2",
@@ -368,14 +370,14 @@ class GinTest(tf.test.TestCase):
                  "BigGANDeepDiscriminator.attention_resolution = None",
                  "TFDSImages.resolution = 32", "run.batch_size = 4"]
         t = self._build("logan_biggan_imagenet128.gin", small)
-        self.assertEqual((t.latent_step.alpha, t.latent_step.beta), (0.9, 5.0))
-        self.assertEqual((t.latent_weight, t.optimised_fraction, t.latent_steps, t.n_disc),
+        self.assertEqual((t.latent_transform.latent_step.alpha, t.latent_transform.latent_step.beta), (0.9, 5.0))
+        self.assertEqual((t.latent_transform.latent_weight, t.latent_transform.optimized_fraction, t.latent_transform.latent_steps, t.n_disc),
                          (300.0, 0.5, 1, 2))
         self.assertEqual((t.z_dim, t.num_classes), (256, 1000))
         self.assertAllClose(t.g_optimizer.learning_rate, 5e-5)
         self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
         t = self._build("biggan_imagenet128.gin", small)
-        self.assertEqual(t.latent_steps, 0)
+        self.assertEqual(t.latent_transform.latent_steps, 0)
 
 
 if __name__ == "__main__":

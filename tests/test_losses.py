@@ -71,8 +71,9 @@ class CompositionTest(tf.test.TestCase):
         total, _ = losses.FastGANLoss(alpha_fc=0.5).d_fake(self.OUT, LABELS)
         # relu(1 + [2, -1]) = [3, 0]; 0.5 * KL(U || p).
         self.assertAllClose(total, [3.0, 0.5 * 0.0566330123])
-        no_kl, _ = losses.FastGANLoss(alpha_fc=0.0).d_fake(self.OUT, LABELS)
+        no_kl, parts = losses.FastGANLoss(alpha_fc=0.0).d_fake(self.OUT, LABELS)
         self.assertAllClose(no_kl, [3.0, 0.0])
+        self.assertNotIn("d_fake_kl", parts)
 
     def test_fastgan_g_uses_alpha_gc(self):
         total, _ = losses.FastGANLoss(alpha_gc=0.5).g(self.OUT, LABELS)

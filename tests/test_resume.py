@@ -127,7 +127,7 @@ class ReplicaCountChangeTest(tf.test.TestCase):
         config.parse([os.path.join(ROOT, CONFIGS["fastgan"][0])], CONFIGS["fastgan"][1])
         exp = experiment.run(model_dir, strategy_fn=lambda: strategy, setup_only=True)
         self.assertEqual(exp.start_step, 3)
-        rows = strategy.experimental_local_results(exp.trainer.delta)
+        rows = strategy.experimental_local_results(exp.trainer.real_transform.delta)
         self.assertLen(rows, 2)
         self.assertAllEqual(tf.concat(rows, 0), saved["delta/.ATTRIBUTES/all_replicas"])
         # ... and trains on from there: the stream and the random draws are global.

@@ -10,7 +10,7 @@ class TinyGenerator(keras.Model):
     def __init__(self, z_dim=4, num_classes=3, size=4, channels=1, **kwargs):
         super().__init__(**kwargs)
         self.size, self.channels, self.num_classes = size, channels, num_classes
-        self.embed = keras.layers.Embedding(max(num_classes, 1), z_dim)
+        self.embed = keras.layers.Embedding(num_classes, z_dim) if num_classes else None
         self.dense = keras.layers.Dense(size * size * channels)
 
     def call(self, z, labels=None, training=None):
@@ -29,7 +29,8 @@ class TinyDiscriminator(keras.Model):
         self.flatten = keras.layers.Flatten()
         self.hidden = keras.layers.Dense(hidden, activation="relu")
         self.adv = keras.layers.Dense(1)
-        self.cls = keras.layers.Dense(max(num_classes, 1))
+        # No unused class head without classes: Keras' fit builds unbuilt layers from data.
+        self.cls = keras.layers.Dense(num_classes) if num_classes else None
 
     def call(self, images, labels=None, training=None):
         h = self.hidden(self.flatten(images))

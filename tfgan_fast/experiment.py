@@ -26,6 +26,7 @@ from tfgan_fast import distribute
 from tfgan_fast import errors
 from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
+from tfgan_fast import optimizers
 from tfgan_fast import precision
 from tfgan_fast import rundir
 from tfgan_fast.algorithms import base
@@ -156,8 +157,8 @@ def run(model_dir,
         summary_every=500,
         keep_checkpoints=3,
         seed=0,
-        g_optimizer=base.make_optimizer,
-        d_optimizer=base.make_optimizer,
+        g_optimizer=optimizers.make_optimizer,
+        d_optimizer=optimizers.make_optimizer,
         strategy_fn=distribute.make_strategy,
         mixed_precision="auto",
         jit_compile=False,

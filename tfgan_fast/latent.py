@@ -1,4 +1,5 @@
-"""LOGAN's latent optimisation (Wu et al. 2019, Alg. 1, eq. 4, 16-17): pure functions on tensors.
+"""Latent samplers, and LOGAN's latent optimisation (Wu et al. 2019, Alg. 1, eq. 4, 16-17): pure
+functions on tensors.
 
 With `f(z) = D(G(z))` (the discriminator's logit, one per sample) and `g = df/dz`:
 
@@ -19,6 +20,23 @@ import collections
 
 import gin
 import tensorflow as tf
+
+
+# --- latent samplers: `fn(shape, seed) -> z` -------------------------------------------------
+
+@gin.register
+def normal_latents(shape, seed):
+    """`z ~ N(0, I)` (FastGAN, SNGAN)."""
+    return tf.random.stateless_normal(shape, seed=seed)
+
+
+@gin.register
+def uniform_latents(shape, seed):
+    """`z ~ U(-1, 1)` (LOGAN: its latent steps clip to [-1, 1])."""
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
+
+
+# --- LOGAN's latent steps ----------------------------------------------------------------------
 
 
 @gin.configurable
@@ -92,7 +110,7 @@ def random_mask(shape, fraction, seed):
 
 
 LatentResult = collections.namedtuple("LatentResult", ["z", "step_sq_norm", "num_updates"])
-LatentResult.__doc__ = """Result of `optimise_latents`.
+LatentResult.__doc__ = """Result of `optimize_latents`.
 
 Attributes:
     z: `[B, z_dim]`, the optimised latents z'.
@@ -101,7 +119,7 @@ Attributes:
 """
 
 
-def optimise_latents(z, score_fn, step_fn, num_steps=1, mask=None, create_graph=True):
+def optimize_latents(z, score_fn, step_fn, num_steps=1, mask=None, create_graph=True):
     """`num_steps` latent updates `z <- clip(z + mask * step_fn(mask * df/dz), -1, 1)`.
 
     Args:

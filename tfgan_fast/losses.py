@@ -7,9 +7,10 @@ same whatever the number of replicas (Keras 3 sums gradients across replicas).
 Notation: `logits` is the adversarial logit `D_b(x)` of shape `[B]`, `class_logits` the auxiliary
 classifier's logits `D_c(x)` of shape `[B, C]`, `labels` int `[B]`.
 
-The loss *compositions* (`FastGANLoss`, `RobGANLoss`) bundle the D-real, D-fake and G parts of one
-paper's objective so that an algorithm takes a single gin reference (`FastGAN.loss = @RobGANLoss()`
-is the "revert to RobGAN loss" ablation of Zhong et al. 2020, Table 2).
+One loss *composition*, `AdversarialLoss`, bundles the D-real, D-fake and G parts of an objective,
+so that every trainer takes a single gin reference; each paper's objective is a preset of it
+(`FastGANLoss`, `RobGANLoss`; `FastGAN.loss = @RobGANLoss()` is the "revert to RobGAN loss"
+ablation of Zhong et al. 2020, Table 2).
 """
 
 import gin
@@ -120,7 +121,7 @@ def kl_to_uniform(class_logits, direction=KL_UNIFORM_TO_PRED):
         f"got {direction!r}")
 
 
-# --- compositions ------------------------------------------------------------------------------
+# --- the composition ----------------------------------------------------------------------------
 
 def _require_class_logits(outputs, who):
     class_logits = outputs.get("class_logits")
@@ -131,131 +132,146 @@ def _require_class_logits(outputs, who):
     return class_logits
 
 
+_OLD_NAMES = {"alpha_dc": "real_class_weight", "alpha_dfc": "fake_class_weight",
+              "alpha_gc": "g_class_weight"}
+
+
+class AdversarialLoss:
+    """The one loss composition of every method: adversarial terms, optional class and KL terms.
+
+    - `L_D^r = d_real_fn(D_b(x_r)) + real_class_weight * CE(y_r, D_c(x_r))`
+    - `L_D^f = d_fake_fn(D_b(x_f)) + fake_class_weight * CE(y_f, D_c(x_f))`
+      `      + fake_kl_weight * KL(U || softmax(D_c(x_f)))`
+    - `L_G   = g_fn(D_b(x_f)) + g_class_weight * CE(y_f, D_c(x_f))`
+
+    Each method's objective is a preset of it: SNGAN and SAGAN (projection D): hinge, no class
+    terms; SNGAN(AC) (Zhong 2020 thesis, §5.1): hinge with `real_class_weight = g_class_weight = 1`;
+    ACGAN also classifies fakes (`fake_class_weight`); `FastGANLoss` and `RobGANLoss` below;
+    FARGAN's loss families (Tao & Wang 2020, Table 2) by the three functions.
+
+    Args:
+        d_real_fn, d_fake_fn, g_fn: per-example adversarial terms from this module
+            (`@hinge_d_real`, `@nonsaturating_d_real`, `@wasserstein_d_real`,
+            `@least_squares_d_real` and their `_d_fake` / `_g` partners).
+        real_class_weight: D's cross-entropy on real labels (needs an AC head when > 0).
+        fake_class_weight: D's cross-entropy on the fakes' sampled labels (ACGAN).
+        fake_kl_weight: D's KL-to-uniform on fakes (FastGAN's alpha_fc, Zhong et al. 2020, eq. 13).
+        g_class_weight: G's cross-entropy on its sampled labels.
+        kl_direction: of the KL term, see `kl_to_uniform`.
+        alpha_dc, alpha_dfc, alpha_gc: the former names of `real_class_weight`,
+            `fake_class_weight` and `g_class_weight`, still accepted so that older gin files run
+            (given, they win over the new names).
+        name: shown in logs and `repr` (the presets name themselves).
+    """
+
+    def __init__(self, d_real_fn=hinge_d_real, d_fake_fn=hinge_d_fake, g_fn=hinge_g,
+                 real_class_weight=0.0, fake_class_weight=0.0, fake_kl_weight=0.0,
+                 g_class_weight=0.0, kl_direction=KL_UNIFORM_TO_PRED, alpha_dc=None,
+                 alpha_dfc=None, alpha_gc=None, name="AdversarialLoss"):
+        weights = {"real_class_weight": real_class_weight, "fake_class_weight": fake_class_weight,
+                   "fake_kl_weight": fake_kl_weight, "g_class_weight": g_class_weight}
+        for old, value in (("alpha_dc", alpha_dc), ("alpha_dfc", alpha_dfc),
+                           ("alpha_gc", alpha_gc)):
+            if value is not None:  # a former name wins (an older file binds it on top of ours)
+                if value < 0:
+                    raise ValueError(f"{name}.{old} must be >= 0, got {value}")
+                weights[_OLD_NAMES[old]] = value
+        for key, fn in (("d_real_fn", d_real_fn), ("d_fake_fn", d_fake_fn), ("g_fn", g_fn)):
+            if not callable(fn):
+                raise ValueError(f"{name}.{key} must be a loss function such as "
+                                 f"@hinge_d_real, got {fn!r}")
+        for key, value in weights.items():
+            if value < 0:
+                raise ValueError(f"{name}.{key} must be >= 0, got {value}")
+        if kl_direction not in (KL_UNIFORM_TO_PRED, KL_PRED_TO_UNIFORM):
+            raise ValueError(
+                f"{name}.kl_direction must be {KL_UNIFORM_TO_PRED!r} or "
+                f"{KL_PRED_TO_UNIFORM!r}, got {kl_direction!r}")
+        self.d_real_fn, self.d_fake_fn, self.g_fn = d_real_fn, d_fake_fn, g_fn
+        self.real_class_weight = float(weights["real_class_weight"])
+        self.fake_class_weight = float(weights["fake_class_weight"])
+        self.fake_kl_weight = float(weights["fake_kl_weight"])
+        self.g_class_weight = float(weights["g_class_weight"])
+        self.kl_direction = kl_direction
+        self.name = name
+
+    def __repr__(self):
+        fns = ", ".join(getattr(f, "__name__", repr(f))
+                        for f in (self.d_real_fn, self.d_fake_fn, self.g_fn))
+        return (f"{self.name}({fns}; class weights real {self.real_class_weight:g}, "
+                f"fake {self.fake_class_weight:g}, G {self.g_class_weight:g}; "
+                f"fake KL {self.fake_kl_weight:g})")
+
+    @property
+    def needs_class_logits(self):
+        return any(w > 0 for w in (self.real_class_weight, self.fake_class_weight,
+                                   self.fake_kl_weight, self.g_class_weight))
+
+    def _class_term(self, total, parts, weight, outputs, labels, key):
+        if weight > 0:
+            cls = classification_ce(labels, _require_class_logits(outputs, self.name))
+            parts[key] = cls
+            total = total + weight * cls
+        return total
+
+    def d_real(self, outputs, labels):
+        """Per-example `L_D^r` `[B]` and its parts, from D's output dict on reals."""
+        adv = self.d_real_fn(outputs["logits"])
+        parts = {"d_real_adv": adv}
+        return self._class_term(adv, parts, self.real_class_weight, outputs, labels,
+                                "d_real_class"), parts
+
+    def d_fake(self, outputs, labels):
+        """Per-example `L_D^f` `[B]` and its parts (the KL term ignores y_f by design)."""
+        adv = self.d_fake_fn(outputs["logits"])
+        parts = {"d_fake_adv": adv}
+        total = self._class_term(adv, parts, self.fake_class_weight, outputs, labels,
+                                 "d_fake_class")
+        if self.fake_kl_weight > 0:
+            kl = kl_to_uniform(_require_class_logits(outputs, self.name), self.kl_direction)
+            parts["d_fake_kl"] = kl
+            total = total + self.fake_kl_weight * kl
+        return total, parts
+
+    def g(self, outputs, labels):
+        """Per-example `L_G` `[B]` and its parts."""
+        adv = self.g_fn(outputs["logits"])
+        parts = {"g_adv": adv}
+        return self._class_term(adv, parts, self.g_class_weight, outputs, labels,
+                                "g_class"), parts
+
+
+gin.external_configurable(AdversarialLoss, module="tfgan_fast")
+
+
+# --- presets -------------------------------------------------------------------------------------
+
 @gin.configurable
-class FastGANLoss:
+def FastGANLoss(alpha_gc=1.0, alpha_fc=1.0, kl_direction=KL_UNIFORM_TO_PRED):  # pylint: disable=invalid-name
     """The improved loss of FastGAN (Zhong et al. 2020, eq. 13-14; Zhong 2020 thesis, eq. 3.1-3.2).
 
     - `L_D^r = relu(1 - D_b(x_r+delta)) + CE(y_r, D_c(x_r+delta))`
     - `L_D^f = relu(1 + D_b(x_f)) + alpha_fc * KL(U || softmax(D_c(x_f)))`
     - `L_G   = -D_b(x_f) + alpha_gc * CE(y_f, D_c(x_f))`
 
-    Args:
-        alpha_gc: weight of the generator's classification term (1.0 CIFAR10/ImageNet-143, 0.2
-            CIFAR100/ImageNet).
-        alpha_fc: weight of the KL-to-uniform term on fakes (1.0; 0.05 ImageNet). `0` is the
-            "disable KL term" ablation of Zhong et al. 2020, Table 2.
+    Args (the paper's names):
+        alpha_gc: G's classification weight (1.0 CIFAR10/ImageNet-143, 0.2 CIFAR100/ImageNet);
+            `AdversarialLoss.g_class_weight`.
+        alpha_fc: the KL-to-uniform weight on fakes (1.0; 0.05 ImageNet); `0` is the "disable
+            KL term" ablation of Zhong et al. 2020, Table 2; `AdversarialLoss.fake_kl_weight`.
         kl_direction: see `kl_to_uniform`.
     """
-
-    def __init__(self, alpha_gc=1.0, alpha_fc=1.0, kl_direction=KL_UNIFORM_TO_PRED):
-        if kl_direction not in (KL_UNIFORM_TO_PRED, KL_PRED_TO_UNIFORM):
-            raise ValueError(
-                f"FastGANLoss.kl_direction must be {KL_UNIFORM_TO_PRED!r} or "
-                f"{KL_PRED_TO_UNIFORM!r}, got {kl_direction!r}")
-        self.alpha_gc = float(alpha_gc)
-        self.alpha_fc = float(alpha_fc)
-        self.kl_direction = kl_direction
-
-    def d_real(self, outputs, labels):
-        """Per-example `L_D^r` and its parts, from the discriminator's output dict on reals."""
-        class_logits = _require_class_logits(outputs, "FastGANLoss")
-        adv = hinge_d_real(outputs["logits"])
-        cls = classification_ce(labels, class_logits)
-        return adv + cls, {"d_real_adv": adv, "d_real_class": cls}
-
-    def d_fake(self, outputs, labels):
-        """Per-example `L_D^f`; `labels` are unused (the KL term ignores y_f by design)."""
-        del labels
-        class_logits = _require_class_logits(outputs, "FastGANLoss")
-        adv = hinge_d_fake(outputs["logits"])
-        kl = kl_to_uniform(class_logits, self.kl_direction)
-        return adv + self.alpha_fc * kl, {"d_fake_adv": adv, "d_fake_kl": kl}
-
-    def g(self, outputs, labels):
-        class_logits = _require_class_logits(outputs, "FastGANLoss")
-        adv = hinge_g(outputs["logits"])
-        cls = classification_ce(labels, class_logits)
-        return adv + self.alpha_gc * cls, {"g_adv": adv, "g_class": cls}
+    return AdversarialLoss(hinge_d_real, hinge_d_fake, hinge_g, real_class_weight=1.0,
+                           fake_kl_weight=alpha_fc, g_class_weight=alpha_gc,
+                           kl_direction=kl_direction, name="FastGANLoss")
 
 
 @gin.configurable
-class RobGANLoss:
+def RobGANLoss():  # pylint: disable=invalid-name
     """RobGAN's loss (Zhong 2020 thesis, eq. 2.2-2.3): BCE adversarial terms, D's AC on reals only.
 
     - `L_D = BCE(real, D_b(x_r+sigma)) + CE(y_r, D_c(x_r+sigma)) + BCE(fake, D_b(x_f))`
     - `L_G = BCE(real, D_b(x_f)) + CE(y_f, D_c(x_f))`
     """
-
-    def d_real(self, outputs, labels):
-        class_logits = _require_class_logits(outputs, "RobGANLoss")
-        adv = nonsaturating_d_real(outputs["logits"])
-        cls = classification_ce(labels, class_logits)
-        return adv + cls, {"d_real_adv": adv, "d_real_class": cls}
-
-    def d_fake(self, outputs, labels):
-        del labels
-        adv = nonsaturating_d_fake(outputs["logits"])
-        return adv, {"d_fake_adv": adv}
-
-    def g(self, outputs, labels):
-        class_logits = _require_class_logits(outputs, "RobGANLoss")
-        adv = nonsaturating_g(outputs["logits"])
-        cls = classification_ce(labels, class_logits)
-        return adv + cls, {"g_adv": adv, "g_class": cls}
-
-
-@gin.configurable
-class AdversarialLoss:
-    """A plain adversarial objective, optionally with auxiliary-classifier terms.
-
-    SNGAN and SAGAN (projection discriminator): hinge, no class terms (the projection head puts the
-    label inside `D_b`). SNGAN(AC) (Zhong 2020 thesis, §5.1, the AC variant of SNGAN): hinge
-    plus `CE(y_r, D_c(x_r))` for D and `CE(y_f, D_c(x_f))` for G.
-
-    - `L_D^r = d_real_fn(D_b(x_r)) + alpha_dc * CE(y_r, D_c(x_r))`
-    - `L_D^f = d_fake_fn(D_b(x_f)) + alpha_dfc * CE(y_f, D_c(x_f))` (ACGAN also classifies fakes)
-    - `L_G   = g_fn(D_b(x_f)) + alpha_gc * CE(y_f, D_c(x_f))`
-
-    Args:
-        d_real_fn, d_fake_fn, g_fn: per-example adversarial terms from this module
-            (`@hinge_d_real`, `@nonsaturating_d_real`, `@wasserstein_d_real`,
-            `@least_squares_d_real` and their `_d_fake` / `_g` partners).
-        alpha_dc: weight of D's classification loss on reals (needs an AC head when > 0).
-        alpha_dfc: weight of D's classification loss on fakes.
-        alpha_gc: weight of G's classification loss on its fakes.
-    """
-
-    def __init__(self, d_real_fn=hinge_d_real, d_fake_fn=hinge_d_fake, g_fn=hinge_g,
-                 alpha_dc=0.0, alpha_dfc=0.0, alpha_gc=0.0):
-        for name, fn in (("d_real_fn", d_real_fn), ("d_fake_fn", d_fake_fn), ("g_fn", g_fn)):
-            if not callable(fn):
-                raise ValueError(f"AdversarialLoss.{name} must be a loss function such as "
-                                 f"@hinge_d_real, got {fn!r}")
-        for name, value in (("alpha_dc", alpha_dc), ("alpha_dfc", alpha_dfc),
-                            ("alpha_gc", alpha_gc)):
-            if value < 0:
-                raise ValueError(f"AdversarialLoss.{name} must be >= 0, got {value}")
-        self.d_real_fn, self.d_fake_fn, self.g_fn = d_real_fn, d_fake_fn, g_fn
-        self.alpha_dc = float(alpha_dc)
-        self.alpha_dfc = float(alpha_dfc)
-        self.alpha_gc = float(alpha_gc)
-
-    def _with_class(self, adv, weight, outputs, labels, prefix):
-        parts = {f"{prefix}_adv": adv}
-        if weight > 0:
-            cls = classification_ce(labels, _require_class_logits(outputs, "AdversarialLoss"))
-            parts[f"{prefix}_class"] = cls
-            return adv + weight * cls, parts
-        return adv, parts
-
-    def d_real(self, outputs, labels):
-        return self._with_class(self.d_real_fn(outputs["logits"]), self.alpha_dc, outputs,
-                                labels, "d_real")
-
-    def d_fake(self, outputs, labels):
-        return self._with_class(self.d_fake_fn(outputs["logits"]), self.alpha_dfc, outputs,
-                                labels, "d_fake")
-
-    def g(self, outputs, labels):
-        return self._with_class(self.g_fn(outputs["logits"]), self.alpha_gc, outputs, labels,
-                                "g")
+    return AdversarialLoss(nonsaturating_d_real, nonsaturating_d_fake, nonsaturating_g,
+                           real_class_weight=1.0, g_class_weight=1.0, name="RobGANLoss")

@@ -1,11 +1,35 @@
-"""Optimiser factories besides `algorithms.base.make_optimizer` (Adam-style, betas).
+"""Optimiser factories: `fn(iteration) -> optimizer`, bound as `run.g_optimizer` / `run.d_optimizer`.
 
+`make_optimizer` is the Adam-style default (any Keras optimiser class taking betas and epsilon);
 `make_rmsprop` is FARGAN's CIFAR optimiser (Tao & Wang 2020, §6.2: RMSProp, alpha = 0.99, lr 1e-4),
 bound as `run.d_optimizer = @make_rmsprop` / `run.g_optimizer = @make_rmsprop`.
 """
 
 import gin
 import keras
+
+
+@gin.configurable(denylist=["iteration"])
+def make_optimizer(iteration, optimizer_cls=keras.optimizers.Adam, schedule=None,
+                   learning_rate=2e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8):
+    """An optimiser whose learning rate follows `schedule(iteration)`.
+
+    Args:
+        iteration: the trainer's iteration variable (schedules count iterations, not optimiser
+            steps: FastGAN's D optimiser steps M times per iteration).
+        optimizer_cls: a Keras optimiser class taking `beta_1`, `beta_2`, `epsilon` (Adam).
+        schedule: a `LearningRateSchedule` of the iteration, or None for a constant
+            `learning_rate`.
+        learning_rate: used when `schedule` is None.
+        beta_1, beta_2, epsilon: Adam's; Zhong et al. 2020 uses (0, 0.9), PyTorch's epsilon 1e-8.
+    """
+    return optimizer_cls(learning_rate=_rate(iteration, schedule, learning_rate), beta_1=beta_1,
+                         beta_2=beta_2, epsilon=epsilon)
+
+
+def _rate(iteration, schedule, learning_rate):
+    """A constant rate, or a callable reading `schedule(iteration)` at each step."""
+    return (lambda: schedule(iteration)) if schedule is not None else learning_rate
 
 
 @gin.configurable(denylist=["iteration"])
@@ -28,8 +52,8 @@ def make_rmsprop(iteration, learning_rate=1e-4, rho=0.99, epsilon=1e-16, schedul
     """
     if not 0.0 <= rho < 1.0:
         raise ValueError(f"make_rmsprop.rho must be in [0, 1), got {rho}")
-    lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
-    return keras.optimizers.RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon)
+    return keras.optimizers.RMSprop(learning_rate=_rate(iteration, schedule, learning_rate),
+                                    rho=rho, epsilon=epsilon)
 
 
 @gin.configurable(denylist=["iteration"])
@@ -45,5 +69,5 @@ def make_sgd(iteration, learning_rate=3e-3, momentum=0.0, schedule=None):
     Returns:
         A `keras.optimizers.SGD`.
     """
-    lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
-    return keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
+    return keras.optimizers.SGD(learning_rate=_rate(iteration, schedule, learning_rate),
+                                momentum=momentum)

@@ -15,8 +15,9 @@ statistics), true of every FARGAN discriminator (Tao & Wang 2020, App. D) and of
   2019, `t ~ U(0, 1)` per pair, NOT a normal.
 - `center=1` gives WGAN-GP's `(||grad|| - 1)^2` on the same interpolates.
 
-`SamplePenalty` and `InterpolationPenalty` package these for the trainers: both are called as
-`penalty(logit_fn, positives, fakes, seed)` and return `(per_example_penalty, positive_logits)`, so
+`SamplePenalty` and `InterpolationPenalty` package these as the trainer's penalty part
+(`GANTrainer.penalty`): both are called as `penalty(d_fn, positives, positive_labels, fakes,
+fake_labels, seed)` and return `(per_example_penalty, D's outputs on the positives)`, so
 `FARGAN.penalty = @InterpolationPenalty()` is the NSGAN-0GP-interpolation baseline of Tao & Wang
 2020 Fig. 1 and `SamplePenalty.weight = 0.0` the plain NSGAN.
 """
@@ -109,13 +110,27 @@ def uniform_interpolates(reals, fakes, seed):
     return t * reals + (1.0 - t) * tf.cast(fakes, reals.dtype)
 
 
-@gin.configurable
+def _float32_outputs(d_fn, labels):
+    """`(logit_fn, outputs)`: `logit_fn(x)` runs `d_fn(x, labels)`, keeps its float32 outputs in
+    the dict `outputs` and returns their logits (the input gradient's pass also yields D's
+    outputs, so the loss needs no second call)."""
+    outputs = {}
+
+    def logit_fn(x):
+        out = d_fn(x, labels)
+        outputs.clear()
+        outputs.update({k: tf.cast(v, tf.float32) for k, v in out.items()})
+        return outputs["logits"]
+
+    return logit_fn, outputs
+
+
 class SamplePenalty:
     """Zero-centred gradient penalty on the "positive" samples (Tao & Wang 2020, eq. 11).
 
     In FARGAN the positives are the N1 reals and the N0 fakes counted as real; with N0 = 0 this is
-    NSGAN-0GP-sample. `weight = 0` skips the double backward (plain NSGAN, Tao & Wang 2020, Fig.
-    1a).
+    NSGAN-0GP-sample, and R1 (Mescheder et al. 2018) with `weight = gamma / 2`. `weight = 0` skips
+    the double backward (plain NSGAN, Tao & Wang 2020, Fig. 1a).
 
     Args:
         weight: k (10 in Tao & Wang 2020).
@@ -130,21 +145,34 @@ class SamplePenalty:
         self.weight = float(weight)
         self.output = output
 
-    def __call__(self, logit_fn, positives, fakes, seed):
-        """Returns `(penalty [N], logits [N])` on `positives` `[N, ...]`; `fakes`, `seed` unused."""
-        del fakes, seed
+    def __call__(self, d_fn, positives, positive_labels, fakes, fake_labels, seed):
+        """The penalty on `positives`, and D's float32 outputs on them.
+
+        Args:
+            d_fn: `fn(x, labels) -> D's output dict` (training mode), no coupling between
+                examples.
+            positives: `[N, ...]` the points D is to call real; `positive_labels` int `[N]` or
+                None.
+            fakes, fake_labels, seed: unused here (see `InterpolationPenalty`).
+
+        Returns:
+            `(penalty [N], outputs)`: `outputs` D's output dict on `positives`, float32.
+        """
+        del fakes, fake_labels, seed
+        logit_fn, outputs = _float32_outputs(d_fn, positive_labels)
         if self.weight == 0:
-            logits = tf.cast(logit_fn(positives), tf.float32)
-            return tf.zeros_like(logits), logits
-        return gradient_penalty(logit_fn, positives, self.weight, 0.0, self.output)
+            logits = logit_fn(positives)
+            return tf.zeros_like(logits), outputs
+        penalty, _ = gradient_penalty(logit_fn, positives, self.weight, 0.0, self.output)
+        return penalty, outputs
 
 
-@gin.configurable
 class InterpolationPenalty:
     """`weight * (||grad D0(x_hat)|| - center)^2` on uniform real-fake interpolates.
 
     `center = 0` is the 0GP of Thanh-Tung et al. 2019 (NSGAN-0GP-interpolation in Tao & Wang 2020,
-    Fig. 1); `center = 1` is WGAN-GP. The first `min(N, M)` positives and fakes are paired.
+    Fig. 1); `center = 1` is WGAN-GP. The first `min(N, M)` positives and fakes are paired; a
+    conditional D sees the interpolates with the positives' labels.
 
     Args:
         weight: k.
@@ -160,10 +188,19 @@ class InterpolationPenalty:
         self.center = float(center)
         self.output = output
 
-    def __call__(self, logit_fn, positives, fakes, seed):
-        """Returns `(penalty [min(N, M)], logits of positives [N])`."""
+    def __call__(self, d_fn, positives, positive_labels, fakes, fake_labels, seed):
+        """Returns `(penalty [min(N, M)], D's float32 outputs on positives [N])`; see
+        `SamplePenalty`."""
+        del fake_labels
         n = min(positives.shape[0], fakes.shape[0])
         x_hat = uniform_interpolates(positives[:n], fakes[:n], seed)
-        penalty, _ = gradient_penalty(logit_fn, x_hat, self.weight, self.center, self.output)
-        logits = tf.cast(logit_fn(positives), tf.float32)
-        return penalty, logits
+        hat_labels = None if positive_labels is None else positive_labels[:n]
+        hat_fn, _ = _float32_outputs(d_fn, hat_labels)
+        penalty, _ = gradient_penalty(hat_fn, x_hat, self.weight, self.center, self.output)
+        logit_fn, outputs = _float32_outputs(d_fn, positive_labels)
+        logit_fn(positives)
+        return penalty, outputs
+
+
+gin.external_configurable(SamplePenalty, module="tfgan_fast")
+gin.external_configurable(InterpolationPenalty, module="tfgan_fast")

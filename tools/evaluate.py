@@ -88,7 +88,7 @@ def _load_run():
     info = {"model_dir": os.path.abspath(FLAGS.model_dir), "step": exp.start_step}
     latent_transform = None
     if FLAGS.latent_steps:
-        if not hasattr(trainer, "sampling_latent_transform"):
+        if getattr(trainer, "latent_transform", None) is None:
             raise app.UsageError(f"--latent_steps={FLAGS.latent_steps} needs a LOGAN run; "
                                  f"{FLAGS.model_dir} trained {type(trainer).__name__}")
         latent_transform = tf.function(trainer.sampling_latent_transform(FLAGS.latent_steps))
@@ -104,9 +104,8 @@ def _load_run():
 
 def _load_saved_model():
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.algorithms import base  # pylint: disable=import-outside-toplevel
-
     from tfgan_fast import export  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import latent  # pylint: disable=import-outside-toplevel
 
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
@@ -121,7 +120,7 @@ def _load_saved_model():
             return serve(z=z)["images"]
         return serve(z=z, labels=labels)["images"]
 
-    sampler = base.uniform_latents if FLAGS.latent == "uniform" else base.normal_latents
+    sampler = latent.uniform_latents if FLAGS.latent == "uniform" else latent.normal_latents
     return sample_fn, z_dim, FLAGS.num_classes, sampler, {
         "saved_model": os.path.abspath(path)}, None, None
 

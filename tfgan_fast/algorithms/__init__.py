@@ -1,24 +1,21 @@
-"""Training algorithms: `GANTrainer` subclasses that override only their D / G steps.
+"""Training algorithms: `GANTrainer` and its parts, and the papers' methods as presets.
 
-Registered with `gin.external_configurable` (a `@gin.configurable` decorator on a Keras Model
-subclass breaks Keras 3 model creation).
+- `base.py`: `GANTrainer`, the one training step, taking its parts as constructor arguments.
+- `real_inputs.py`, `latents.py`, `batches.py`: the parts (real-input transforms, latent
+  transforms, batch compositions); penalties live in `tfgan_fast.penalties`, loss compositions
+  in `tfgan_fast.losses`, their pure cores in `attacks.py`, `latent.py`, `penalties.py`.
+- `presets.py`: `StandardGAN`, `FastGAN`, `RobGAN`, `FARGAN`, `LOGAN`.
+
+Trainers are registered with `gin.external_configurable` (a `@gin.configurable` decorator on a
+Keras Model subclass breaks Keras 3 model creation).
 """
 
-import gin
-
-from tfgan_fast.algorithms.base import GANTrainer, make_optimizer, normal_latents, uniform_latents
-from tfgan_fast.algorithms.fargan import FARGAN
-from tfgan_fast.algorithms.fastgan import FastGAN
-from tfgan_fast.algorithms.logan import LOGAN
-from tfgan_fast.algorithms.robgan import RobGAN
-from tfgan_fast.algorithms.standard import StandardGAN
-
-gin.external_configurable(FastGAN, module="tfgan_fast")
-gin.external_configurable(StandardGAN, module="tfgan_fast")
-gin.external_configurable(RobGAN, module="tfgan_fast")
-gin.external_configurable(FARGAN, module="tfgan_fast")
-gin.external_configurable(LOGAN, module="tfgan_fast")
+from tfgan_fast.algorithms.base import GANTrainer
+from tfgan_fast.algorithms.batches import FakeAsReal, select_fake_as_real
+from tfgan_fast.algorithms.latents import LatentOptimization
+from tfgan_fast.algorithms.presets import FARGAN, LOGAN, FastGAN, RobGAN, StandardGAN
+from tfgan_fast.algorithms.real_inputs import FreeAdversarial, PGDAttack
 
 __all__ = ["GANTrainer", "FastGAN", "StandardGAN", "RobGAN", "FARGAN", "LOGAN",
-           "make_optimizer",
-           "normal_latents", "uniform_latents"]
+           "FreeAdversarial", "PGDAttack", "LatentOptimization", "FakeAsReal",
+           "select_fake_as_real"]

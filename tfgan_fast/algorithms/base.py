@@ -1,63 +1,47 @@
-"""`GANTrainer`: the one training loop every algorithm shares.
+"""`GANTrainer`: the one training step of every method, assembled from parts chosen by gin.
 
-`train_step` calls `discriminator_step` `n_disc` times and `generator_step` once, then advances the
-iteration counter; an algorithm overrides only those steps (and, if it keeps state such as
-FastGAN's perturbation, `build_state` / `initialize_state` / `checkpoint_items`).
+An iteration is `n_disc` D steps (each on its own real batch) and one G step. The methods differ
+only in the parts they plug into that step (`tfgan_fast.algorithms.presets` names the papers'
+compositions):
 
-Randomness has one owner: every random tensor of a step is drawn *statelessly* from
-`(seed, iteration, salt)` for the global batch and sliced per replica, so a step is reproducible,
-a resumed run continues the same random stream, and the result does not depend on the number of
-replicas.
+    D step:  z, y  --latent transform-->  z'  --G-->  fakes (+ f*N0 candidates)
+             batch composition: which samples are called real (reals, fakes counted as real)
+             repeat d_replays times on that one fake batch:
+                 real transform: D's real inputs (as they are, PGD, free adversarial delta)
+                 D(reals ∪ fakes), or with a penalty D(positives) in the penalty's pass and D(fakes)
+                 loss composition: L_D^r + L_D^f (+ R_z of the latent transform) (+ penalty)
+                 one D optimiser step; the real transform consumes the input gradient
+    G step:  z, y  --latent transform-->  z'  --G-->  D  -->  L_G (+ R_z), one G optimiser step
+
+Randomness has one owner (`tfgan_fast.randomness`): every random tensor is drawn statelessly from
+`(seed, iteration, D sub-step, salt)` for the global batch and sliced per replica, and the
+sub-step reaches each part explicitly (a `StepRandom`).
 """
+
+import collections
 
 import gin
 import keras
 import tensorflow as tf
 
 from tfgan_fast import distribute
+from tfgan_fast import losses as losses_lib
+from tfgan_fast import randomness
+from tfgan_fast.algorithms import batches as batches_lib
+from tfgan_fast.algorithms import real_inputs
+from tfgan_fast.latent import normal_latents
+from tfgan_fast.randomness import Salt
 
-# Salts that keep the random streams of one iteration apart.
-SALT_D_LATENTS = 1
-SALT_D_LABELS = 2
-SALT_G_LATENTS = 3
-SALT_G_LABELS = 4
-SALT_ATTACK_INIT = 5
-SALT_STATE_INIT = 15
-_SALTS_PER_ITERATION = 16
+# What a D step draws once and replays on (see `GANTrainer.discriminator_step`).
+FakeBatch = collections.namedtuple(
+    "FakeBatch", ["fakes", "labels", "latent_penalty", "far", "far_labels", "logs"])
 
-
-@gin.register
-def normal_latents(shape, seed):
-    """`z ~ N(0, I)` (FastGAN, SNGAN)."""
-    return tf.random.stateless_normal(shape, seed=seed)
-
-
-@gin.register
-def uniform_latents(shape, seed):
-    """`z ~ U(-1, 1)` (LOGAN)."""
-    return tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
-
-
-@gin.configurable(denylist=["iteration"])
-def make_optimizer(iteration, optimizer_cls=keras.optimizers.Adam, schedule=None,
-                   learning_rate=2e-4, beta_1=0.0, beta_2=0.9, epsilon=1e-8):
-    """An optimiser whose learning rate follows `schedule(iteration)`.
-
-    Args:
-        iteration: the trainer's iteration variable (schedules count iterations, not optimiser
-            steps: FastGAN's D optimiser steps M times per iteration).
-        optimizer_cls: a Keras optimiser class taking `beta_1`, `beta_2`, `epsilon` (Adam).
-        schedule: a `LearningRateSchedule` of the iteration, or None for a constant
-            `learning_rate`.
-        learning_rate: used when `schedule` is None.
-        beta_1, beta_2, epsilon: Adam's; Zhong et al. 2020 uses (0, 0.9), PyTorch's epsilon 1e-8.
-    """
-    lr = (lambda: schedule(iteration)) if schedule is not None else learning_rate
-    return optimizer_cls(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+REPLAY_UPDATES = ("joint", "separate")
+UPDATE_ORDERS = ("alternating", "simultaneous")
 
 
 class GANTrainer(keras.Model):
-    """Class-conditional (or unconditional, `num_classes=0`) GAN trainer.
+    """Class-conditional (or unconditional, `num_classes=0`) GAN trainer, built from parts.
 
     Args:
         generator: `G(z, labels, training)` -> images `[B, H, W, C]` in [-1, 1].
@@ -65,16 +49,47 @@ class GANTrainer(keras.Model):
             auxiliary-classifier heads, `"class_logits"` `[B, C]`.
         z_dim: latent size.
         num_classes: C; 0 for unconditional models (labels are then ignored).
-        n_disc: discriminator steps per iteration; each consumes its own real batch.
+        n_disc: D steps per iteration; each consumes its own real batch and draws its own fakes.
         seed: owner of every random tensor drawn by the trainer.
-        latent_sampler: `fn(shape, seed) -> z`.
+        latent_sampler: `fn(shape, seed) -> z` (`normal_latents`, `uniform_latents`).
+        loss: the loss composition (`losses.AdversarialLoss` or a preset such as
+            `@FastGANLoss()`); default hinge.
+        real_transform: D's real inputs: None, `@PGDAttack()` or `@FreeAdversarial()`
+            (`algorithms.real_inputs`).
+        d_replays: D updates per D step on ONE fake batch (FastGAN's M free replays; 1 otherwise).
+        latent_transform: None or `@LatentOptimization()` (`algorithms.latents`, LOGAN).
+        batch: the batch composition: None (standard) or `@FakeAsReal()` (`algorithms.batches`).
+        penalty: None, `@SamplePenalty()` (0-GP on the samples D calls real; R1) or
+            `@InterpolationPenalty()` (0-GP on interpolates; WGAN-GP with `center = 1`).
+        replay_update: `"joint"` (default): each D update is ONE optimiser step on
+            `L_D^r + L_D^f`, as the FastGAN thesis (Zhong 2020, Alg. 2) and the authors' code do;
+            `"separate"`: FastGAN paper Alg. 1 read literally, a step on `L_D^r` (whose backward
+            pass also gives the input gradient), then `L_D^f`'s gradient at the updated weights
+            and a second step.
+        update_order: `"alternating"` (default): D steps, then a G step on fresh latents, as
+            DeepMind's later LOGAN code and every other method here; `"simultaneous"`: LOGAN
+            paper Alg. 1 read literally, `L_D` and `L_G` from ONE batch of (optimized) latents
+            per iteration and both networks updated from the same forward pass.
+
+    A combination that cannot work raises ValueError here, naming the parts (e.g. a free
+    adversarial perturbation with a gradient penalty, whose own pass hides the input gradient).
     """
 
     def __init__(self, generator, discriminator, z_dim, num_classes, n_disc=1, seed=0,
-                 latent_sampler=normal_latents, **kwargs):
+                 latent_sampler=normal_latents, loss=None, real_transform=None, d_replays=1,
+                 latent_transform=None, batch=None, penalty=None, replay_update="joint",
+                 update_order="alternating", **kwargs):
         super().__init__(**kwargs)
         if n_disc < 1:
             raise ValueError(f"n_disc must be >= 1, got {n_disc}")
+        if d_replays < 1:
+            raise ValueError(f"d_replays must be >= 1, got {d_replays}")
+        if replay_update not in REPLAY_UPDATES:
+            raise ValueError(f"replay_update must be one of {REPLAY_UPDATES}, got "
+                             f"{replay_update!r}")
+        if update_order not in UPDATE_ORDERS:
+            raise ValueError(f"update_order must be one of {UPDATE_ORDERS}, got "
+                             f"{update_order!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.z_dim = int(z_dim)
@@ -82,6 +97,19 @@ class GANTrainer(keras.Model):
         self.n_disc = int(n_disc)
         self.seed = int(seed)
         self.latent_sampler = latent_sampler
+        self.loss = loss if loss is not None else losses_lib.AdversarialLoss()
+        self.real_transform = (real_transform if real_transform is not None
+                               else real_inputs.RealTransform())
+        self.d_replays = int(d_replays)
+        self.latent_transform = latent_transform
+        self.batch = batch if batch is not None else batches_lib.StandardBatch()
+        self.penalty = penalty
+        self.replay_update = replay_update
+        self.update_order = update_order
+        for part in (self.real_transform, self.latent_transform):
+            if part is not None:
+                part.check(self)
+        self._check_orders()
         self.iteration = self.add_weight(
             name="iteration", shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica")
@@ -89,9 +117,42 @@ class GANTrainer(keras.Model):
         self.d_optimizer = None
         # An exponential moving average of G (`tfgan_fast.ema.GeneratorEMA`), or None.
         self.ema = None
-        # Which of the n_disc D steps is being traced (0 outside them): each D step of an
-        # iteration draws its own fakes (SNGAN's n_disc = 5).
-        self._substep = 0
+
+    def _check_orders(self):
+        latent_through = (self.latent_transform is not None
+                          and self.latent_transform.d_gradient_through)
+        if self.replay_update == "separate" and latent_through:
+            raise ValueError(
+                "replay_update = 'separate' updates D on the fakes after its real step, but the "
+                "latent transform makes them inside one joint update: bind "
+                "stop_gradient_d = True or replay_update = 'joint'")
+        if self.update_order == "simultaneous":
+            problems = []
+            if self.n_disc != 1 or self.d_replays != 1:
+                problems.append(f"n_disc = {self.n_disc}, d_replays = {self.d_replays} (need 1)")
+            if self.real_transform.name != "none":
+                problems.append(f"a real-input transform ({self.real_transform.name})")
+            if self.batch.name != "standard" or self.penalty is not None:
+                problems.append("a fake-as-real batch or a penalty")
+            lt = self.latent_transform
+            if lt is not None and lt.stop_gradient_d != lt.stop_gradient_g:
+                problems.append("different stop_gradient_d and stop_gradient_g (one z' serves "
+                                "both losses)")
+            if problems:
+                raise ValueError("update_order = 'simultaneous' (LOGAN paper Alg. 1) updates D "
+                                 "and G from one forward pass; it does not compose with "
+                                 + "; ".join(problems))
+
+    def describe_parts(self):
+        """One line per part of the step (for logs and `--dry_run`)."""
+        return [f"loss: {self.loss!r}",
+                f"real inputs: {self.real_transform.name}",
+                f"D: {self.n_disc} step(s) per iteration, {self.d_replays} update(s) per step",
+                f"latents: {self.latent_transform!r}" if self.latent_transform else
+                "latents: as sampled",
+                f"batch: {self.batch!r}",
+                f"penalty: {self.penalty!r}" if self.penalty else "penalty: none",
+                f"updates: {self.update_order}, replays {self.replay_update}"]
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -135,14 +196,16 @@ class GANTrainer(keras.Model):
             self._symbolic_build(iterator=None, data_batch=None)
 
     def build_state(self, per_replica_batch_size, image_shape):
-        """Create algorithm state variables (none in the base trainer)."""
+        """Creates the parts' state variables (FastGAN's perturbation)."""
+        self.real_transform.build(self, per_replica_batch_size, image_shape)
 
     def initialize_state(self):
-        """Initialise algorithm state; runs in replica context (`strategy.run`)."""
+        """Initialises the parts' state; runs in replica context (`strategy.run`)."""
+        self.real_transform.initialize(self)
 
     def state_variables(self):
-        """Algorithm state outside the networks (e.g. FastGAN's perturbation)."""
-        return []
+        """State outside the networks (e.g. FastGAN's perturbation)."""
+        return self.real_transform.variables()
 
     def checkpoint_items(self):
         """Everything a checkpoint must hold to resume this trainer exactly."""
@@ -154,6 +217,7 @@ class GANTrainer(keras.Model):
             "iteration": self.iteration,
             **({} if self.ema is None else {"generator_ema": self.ema.generator,
                                             "ema_updates": self.ema.updates}),
+            **self.real_transform.checkpoint_items(self.distribute_strategy),
         }
 
     def call(self, inputs, training=False):
@@ -162,59 +226,45 @@ class GANTrainer(keras.Model):
 
     # --- randomness -------------------------------------------------------------------------
 
-    def step_seed(self, salt):
-        """A `[2]` int64 seed unique to `(self.seed, iteration, D sub-step, salt)`."""
-        it = tf.cast(self.iteration, tf.int64)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), it * _SALTS_PER_ITERATION + salt])
-        if self._substep:
-            seed = tf.random.experimental.stateless_fold_in(seed, self._substep)
-        return seed
+    def step_random(self, substep=0):
+        """The random streams of this iteration's D step `substep` (or of its G step, 0)."""
+        return randomness.StepRandom(self.seed, self.iteration, substep)
 
-    def sample_latents(self, local_batch, salt):
+    def sample_latents(self, local_batch, salt, rng):
         """This replica's rows of a global batch of latents, `[local_batch, z_dim]`."""
-        seed = self.step_seed(salt)
+        seed = rng.seed(salt)
         return distribute.replica_rows(lambda shape: self.latent_sampler(shape, seed),
                                        [local_batch, self.z_dim])
 
-    def sample_labels(self, local_batch, salt):
+    def sample_labels(self, local_batch, salt, rng):
         """`y ~ Uniform{0..C-1}`, this replica's rows, int32 `[local_batch]`; None if C = 0."""
         if not self.num_classes:
             return None
-        seed = self.step_seed(salt)
+        seed = rng.seed(salt)
         return distribute.replica_rows(
             lambda shape: tf.random.stateless_uniform(shape, seed=seed, minval=0,
                                                       maxval=self.num_classes, dtype=tf.int32),
             [local_batch])
 
-    def transform_latents(self, z, labels, step):
-        """Hook: the latents actually fed to G in a training step (identity here).
+    def step_latents(self, n, step, rng):
+        """`(z' [n, z_dim], y [n] or None, R_z [n] or None)` of a D or G `step`: fresh latents
+        and labels, through the latent transform if there is one."""
+        latent_salt, label_salt = ((Salt.D_LATENTS, Salt.D_LABELS) if step == "discriminator"
+                                   else (Salt.G_LATENTS, Salt.G_LABELS))
+        z = self.sample_latents(n, latent_salt, rng)
+        labels = self.sample_labels(n, label_salt, rng)
+        if self.latent_transform is None:
+            return z, labels, None
+        z, penalty = self.latent_transform(self, z, labels, step, rng)
+        return z, labels, penalty
 
-        LOGAN optimises them against D (Wu et al. 2019, Alg. 1); the transform must stay
-        differentiable when the step's loss is to see through it.
-
-        Args:
-            z: `[B, z_dim]` sampled latents.
-            labels: int32 `[B]` or None.
-            step: "discriminator" or "generator", the step the fakes are for.
-
-        Returns:
-            `(z_new [B, z_dim], per_example_penalty [B] or None)`; a penalty is added to that
-            step's per-example loss.
-        """
-        del labels, step
-        return z, None
-
-    def sample_fakes(self, local_batch, latent_salt, label_salt, training=True,
-                     step="discriminator", with_penalty=False):
-        """`G(transform_latents(z), y)` for fresh `z`, `y`; returns `(fakes, labels)`, plus the
-        hook's per-example penalty (or None) when `with_penalty`."""
-        z = self.sample_latents(local_batch, latent_salt)
-        labels = self.sample_labels(local_batch, label_salt)
-        z, penalty = self.transform_latents(z, labels, step)
-        fakes = self.generator(z, labels, training=training)
-        if with_penalty:
-            return fakes, labels, penalty
-        return fakes, labels
+    def sampling_latent_transform(self, num_steps):
+        """`fn(z, labels) -> z`: the latent transform's updates at sampling time (LOGAN's
+        `Evaluator.latent_steps`, `tools/evaluate.py --latent_steps`)."""
+        if self.latent_transform is None:
+            raise ValueError("this trainer has no latent transform to run at sampling time "
+                             "(bind latent_transform = @LatentOptimization(), as LOGAN does)")
+        return self.latent_transform.sampling_transform(self, num_steps)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -229,16 +279,15 @@ class GANTrainer(keras.Model):
             "lr_d": tf.cast(self.d_optimizer.learning_rate, tf.float32),
             "lr_g": tf.cast(self.g_optimizer.learning_rate, tf.float32),
         }
-        for i in range(self.n_disc):
-            k = i % chunks
-            sl = slice(k * local_batch, (k + 1) * local_batch)
-            self._substep = i
-            try:
+        if self.update_order == "simultaneous":
+            logs.update(self.simultaneous_step(images, labels, self.step_random()))
+        else:
+            for i in range(self.n_disc):
+                k = i % chunks
+                sl = slice(k * local_batch, (k + 1) * local_batch)
                 logs.update(self.discriminator_step(
-                    images[sl], None if labels is None else labels[sl]))
-            finally:
-                self._substep = 0
-        logs.update(self.generator_step(local_batch))
+                    images[sl], None if labels is None else labels[sl], self.step_random(i)))
+            logs.update(self.generator_step(local_batch, self.step_random()))
         if self.ema is not None:
             # In cross-replica context: the averaged variables are ordinary mirrored ones.
             tf.distribute.get_replica_context().merge_call(
@@ -287,89 +336,226 @@ class GANTrainer(keras.Model):
         self.train_function = multi_step
         return multi_step
 
-    def discriminator_step(self, real_images, real_labels):
-        """One D update; returns a dict of scalar logs (local means)."""
-        raise NotImplementedError
+    # --- the D step ---------------------------------------------------------------------------
 
-    def generator_step(self, local_batch):
-        """One G update; returns a dict of scalar logs (local means)."""
-        raise NotImplementedError
+    def make_fake_batch(self, local_batch, rng):
+        """The D step's fakes: `M` fakes and `K` fake-as-real candidates from one G call, the
+        latent transform's `R_z` of the fakes, and the candidates counted as real."""
+        _, n0, m, k = self.batch.sizes(local_batch)
+        z, labels, latent_penalty = self.step_latents(m + k, "discriminator", rng)
+        generated = self.generator(z, labels, training=True)
+        if self.latent_transform is None or not self.latent_transform.d_gradient_through:
+            # No path from D's weights to the fakes: skip back-propagating through G.
+            generated = tf.stop_gradient(generated)
+        if not k:
+            return FakeBatch(generated, labels, latent_penalty, None, None, {})
+        fakes, candidates = generated[:m], generated[m:]
+        fake_labels = None if labels is None else labels[:m]
+        candidate_labels = None if labels is None else labels[m:]
+        if latent_penalty is not None:
+            latent_penalty = latent_penalty[:m]
+        far, far_labels, logs = self.batch.select(self, candidates, candidate_labels, n0)
+        return FakeBatch(fakes, fake_labels, latent_penalty, far, far_labels, logs)
 
-    # --- shared pieces --------------------------------------------------------------------------
+    def discriminator_step(self, real_images, real_labels, rng):
+        """One D step: one fake batch, `d_replays` D updates on it; returns scalar logs."""
+        local_batch = real_images.shape[0]
+        n1, _, _, _ = self.batch.sizes(local_batch)
+        if n1 < local_batch:  # fake-as-real: N1 = N - N0 of the reals
+            real_images = real_images[:n1]
+            real_labels = None if real_labels is None else real_labels[:n1]
+        through = self.latent_transform is not None and self.latent_transform.d_gradient_through
+        # Made inside D's tape when D's gradient reaches its weights through the latent step
+        # (LOGAN, eq. 6; one replay, checked), else once, before the updates.
+        fake_batch = None if through else self.make_fake_batch(local_batch, rng)
+        for _ in range(self.d_replays):
+            inputs, transform_logs = self.real_transform.apply(self, real_images, real_labels,
+                                                               rng)
+            logs, grad_x = self.discriminator_update(
+                inputs, real_labels,
+                fake_batch if fake_batch is not None else (
+                    lambda: self.make_fake_batch(local_batch, rng)),
+                rng, input_gradient=self.real_transform.needs_input_gradient)
+            self.real_transform.after_update(grad_x)
+        logs.update(transform_logs)
+        logs.update(self.real_transform.step_logs())
+        return logs
 
-    def apply_d_gradients(self, loss, tape):
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-
-    def discriminator_update(self, real_inputs, real_labels, make_fakes, loss,
+    def discriminator_update(self, real_inputs, real_labels, fake_batch, rng,
                              input_gradient=False):
-        """One D optimiser step on `L_D^r(real_inputs) + L_D^f(fakes) (+ penalty)`, and its logs.
+        """One D optimiser step on `L_D^r(positives) + L_D^f(fakes) (+ R_z) (+ penalty)`.
 
-        D sees reals and fakes in ONE call: our discriminators have no batch coupling (no batch
-        norm), so this equals two calls, is faster, and advances spectral norm's power
-        iteration once per step.
+        Without a penalty D sees positives and fakes in ONE call: our discriminators have no
+        batch coupling (no batch norm), so this equals two calls, is faster, and advances
+        spectral norm's power iteration once per update. A penalty takes D's outputs on the
+        positives from its own input-gradient pass, and D sees the fakes in a second call.
 
         Args:
-            real_inputs: `[B, ...]` real images as D should see them (perturbed or not).
-            real_labels: int `[B]` or None.
-            make_fakes: `fn() -> (fakes [B', ...], fake_labels int32 [B'] or None,
-                per-example penalty [B'] or None)`, called inside the gradient tape, so D's
-                gradient also reaches through fakes that depend on D (LOGAN's latent step);
-                the penalty (`transform_latents`' R_z) is added to the fake loss.
-            loss: a composition with `d_real(outputs, labels)` and `d_fake(outputs, labels)`.
+            real_inputs: `[N1, ...]` real images as D should see them (perturbed or not).
+            real_labels: int `[N1]` or None.
+            fake_batch: a `FakeBatch`, or `fn() -> FakeBatch` called inside the gradient tape
+                (so D's gradient also reaches through fakes that depend on D: LOGAN).
+            rng: the D step's `StepRandom` (the penalty's interpolation coefficients).
             input_gradient: also return `dL_D^r / d real_inputs` from the same backward pass
                 (FastGAN's free adversarial update).
 
         Returns:
             `(logs, grad)`: a dict of scalar logs (local means) and the input gradient
-            `[B, ...]` (None unless asked).
+            `[N1, ...]` (None unless asked).
         """
-        batch = real_inputs.shape[0]
+        if self.replay_update == "separate":
+            return self._separate_update(real_inputs, real_labels, fake_batch, rng,
+                                         input_gradient)
+        n1 = real_inputs.shape[0]
         with tf.GradientTape() as tape:
             if input_gradient:
                 tape.watch(real_inputs)
-            fakes, fake_labels, penalty = make_fakes()
-            labels = None
-            if real_labels is not None and fake_labels is not None:
-                labels = tf.concat([tf.cast(real_labels, tf.int32), fake_labels], axis=0)
-            outputs = self.discriminator(tf.concat([real_inputs, fakes], axis=0), labels,
-                                         training=True)
-            real_out = {k: v[:batch] for k, v in outputs.items()}
-            fake_out = {k: v[batch:] for k, v in outputs.items()}
-            real_loss, real_parts = loss.d_real(real_out, real_labels)
-            fake_loss, fake_parts = loss.d_fake(fake_out, fake_labels)
-            fake_total = fake_loss if penalty is None else fake_loss + penalty
+            fb = fake_batch() if callable(fake_batch) else fake_batch
+            positives, positive_labels = self._positives(real_inputs, real_labels, fb)
+            if self.penalty is None:
+                labels = None
+                if positive_labels is not None and fb.labels is not None:
+                    labels = tf.concat([positive_labels, fb.labels], axis=0)
+                outputs = self.discriminator(tf.concat([positives, fb.fakes], axis=0), labels,
+                                             training=True)
+                p = positives.shape[0]
+                pos_out = {k: v[:p] for k, v in outputs.items()}
+                fake_out = {k: v[p:] for k, v in outputs.items()}
+                grad_penalty = None
+            else:
+                grad_penalty, pos_out = self.penalty(
+                    lambda x, y: self.discriminator(x, y, training=True), positives,
+                    positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
+                fake_out = {k: tf.cast(v, tf.float32) for k, v in
+                            self.discriminator(fb.fakes, fb.labels, training=True).items()}
+            real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
+            fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
+            fake_total = fake_loss if fb.latent_penalty is None else fake_loss + fb.latent_penalty
             total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_total)
+            if grad_penalty is not None:
+                total = total + distribute.replica_loss(grad_penalty)
         variables = self.discriminator.trainable_variables
         sources = variables + ([real_inputs] if input_gradient else [])
         grads = tape.gradient(total, sources)
         self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
-        logs = {"d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_total),
-                "d_loss_real": tf.reduce_mean(real_loss),
-                "d_loss_fake": tf.reduce_mean(fake_loss)}
-        if penalty is not None:
-            logs["d_latent_penalty"] = tf.reduce_mean(penalty)
-        logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
-        logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_out["logits"] > 0, tf.float32))
-        logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32))
-        if "class_logits" in real_out and real_labels is not None:
-            pred = tf.argmax(real_out["class_logits"], axis=-1, output_type=tf.int32)
-            logs["class_acc_real"] = tf.reduce_mean(
-                tf.cast(tf.equal(pred, tf.cast(real_labels, tf.int32)), tf.float32))
+        logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
+                                        fb, pos_out, fake_out, n1, grad_penalty)
+        logs.update(fb.logs)
         # L_D^f does not depend on the reals, so this is dL_D^r / d real_inputs.
         return logs, (grads[-1] if input_gradient else None)
 
-    def standard_generator_step(self, local_batch, g_loss_fn):
-        """Fresh `z, y_f`; minimise `g_loss_fn(D(G(z, y_f)), y_f)` over G's weights.
+    def _positives(self, real_inputs, real_labels, fb):
+        """D's positives (reals, then the fakes counted as real) and their labels."""
+        positives = tf.cast(real_inputs, fb.fakes.dtype)
+        labels = None if real_labels is None else tf.cast(real_labels, tf.int32)
+        if fb.far is not None:
+            positives = tf.concat([positives, fb.far], axis=0)
+            if labels is not None and fb.far_labels is not None:
+                labels = tf.concat([labels, fb.far_labels], axis=0)
+        return positives, labels
 
-        Args:
-            g_loss_fn: `fn(d_outputs, labels) -> (per_example [B], parts dict of [B])`.
-        """
+    def _separate_update(self, real_inputs, real_labels, fb, rng, input_gradient):
+        """`replay_update = 'separate'` (FastGAN paper Alg. 1, lines 8-12): a D step on the
+        real loss (and penalty), then one on the fake loss at the updated weights."""
+        n1 = real_inputs.shape[0]
+        variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            fakes, fake_labels, penalty = self.sample_fakes(
-                local_batch, SALT_G_LATENTS, SALT_G_LABELS, step="generator", with_penalty=True)
-            outputs = self.discriminator(fakes, fake_labels, training=True)
-            per_example, parts = g_loss_fn(outputs, fake_labels)
+            if input_gradient:
+                tape.watch(real_inputs)
+            positives, positive_labels = self._positives(real_inputs, real_labels, fb)
+            grad_penalty = None
+            if self.penalty is None:
+                pos_out = self.discriminator(positives, positive_labels, training=True)
+            else:
+                grad_penalty, pos_out = self.penalty(
+                    lambda x, y: self.discriminator(x, y, training=True), positives,
+                    positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
+            real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
+            total = distribute.replica_loss(real_loss)
+            if grad_penalty is not None:
+                total = total + distribute.replica_loss(grad_penalty)
+        grads = tape.gradient(total, variables + ([real_inputs] if input_gradient else []))
+        self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
+        with tf.GradientTape() as tape:
+            fake_out = self.discriminator(fb.fakes, fb.labels, training=True)
+            fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
+            fake_total = fake_loss if fb.latent_penalty is None else fake_loss + fb.latent_penalty
+            total = distribute.replica_loss(fake_total)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
+                                        fb, pos_out, fake_out, n1, grad_penalty)
+        logs.update(fb.logs)
+        return logs, (grads[-1] if input_gradient else None)
+
+    def simultaneous_step(self, real_images, real_labels, rng):
+        """`update_order = 'simultaneous'` (LOGAN paper Alg. 1): one batch of latents per
+        iteration, optimized once; `L_D` and `L_G` from one forward pass at `z'` (each plus
+        `R_z`), and both networks updated from their gradients of it."""
+        batch = real_images.shape[0]
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape(persistent=True) as tape:
+            z, labels, latent_penalty = self.step_latents(batch, "discriminator", rng)
+            fakes = self.generator(z, labels, training=True)
+            fb = FakeBatch(fakes, labels, latent_penalty, None, None, {})
+            positives, positive_labels = self._positives(real_images, real_labels, fb)
+            both = None
+            if positive_labels is not None and labels is not None:
+                both = tf.concat([positive_labels, labels], axis=0)
+            outputs = self.discriminator(tf.concat([positives, fakes], axis=0), both,
+                                         training=True)
+            pos_out = {k: v[:batch] for k, v in outputs.items()}
+            fake_out = {k: v[batch:] for k, v in outputs.items()}
+            real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
+            fake_loss, fake_parts = self.loss.d_fake(fake_out, labels)
+            g_loss, g_parts = self.loss.g(fake_out, labels)
+            fake_total = fake_loss
+            if latent_penalty is not None:
+                fake_total = fake_loss + latent_penalty
+                g_loss = g_loss + latent_penalty
+                g_parts = dict(g_parts, g_latent_penalty=latent_penalty)
+            d_total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_total)
+            g_total = distribute.replica_loss(g_loss)
+        d_grads = tape.gradient(d_total, d_vars)
+        g_grads = tape.gradient(g_total, g_vars)
+        del tape
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
+                                        fb, pos_out, fake_out, batch, None)
+        logs["g_loss"] = tf.reduce_mean(g_loss)
+        logs.update({k: tf.reduce_mean(v) for k, v in g_parts.items()})
+        return logs
+
+    def _discriminator_logs(self, real_loss, real_parts, fake_loss, fake_parts, fake_total, fb,
+                            pos_out, fake_out, n1, grad_penalty):
+        logs = {"d_loss": tf.reduce_mean(real_loss) + tf.reduce_mean(fake_total),
+                "d_loss_real": tf.reduce_mean(real_loss),
+                "d_loss_fake": tf.reduce_mean(fake_loss)}
+        if fb.latent_penalty is not None:
+            logs["d_latent_penalty"] = tf.reduce_mean(fb.latent_penalty)
+        logs.update({k: tf.reduce_mean(v) for k, v in {**real_parts, **fake_parts}.items()})
+        real_logits = pos_out["logits"][:n1]
+        logs["d_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
+        logs["d_fake_acc"] = tf.reduce_mean(tf.cast(fake_out["logits"] < 0, tf.float32))
+        if grad_penalty is not None:
+            logs["d_penalty"] = tf.reduce_mean(grad_penalty)
+            logs["d_real_logit"] = tf.reduce_mean(real_logits)
+            logs["d_fake_logit"] = tf.reduce_mean(fake_out["logits"])
+        if fb.far is not None:
+            logs["d_far_logit"] = tf.reduce_mean(pos_out["logits"][n1:])
+        return logs
+
+    # --- the G step ---------------------------------------------------------------------------
+
+    def generator_step(self, local_batch, rng):
+        """Fresh `z, y_f` (transformed); minimise `L_G(D(G(z', y_f)), y_f) (+ R_z)` over G."""
+        _, _, m, _ = self.batch.sizes(local_batch)
+        with tf.GradientTape() as tape:
+            z, labels, penalty = self.step_latents(m, "generator", rng)
+            fakes = self.generator(z, labels, training=True)
+            outputs = self.discriminator(fakes, labels, training=True)
+            per_example, parts = self.loss.g(outputs, labels)
             if penalty is not None:
                 per_example = per_example + penalty
                 parts = dict(parts, g_latent_penalty=penalty)
@@ -379,6 +565,8 @@ class GANTrainer(keras.Model):
         logs = {"g_loss": tf.reduce_mean(per_example)}
         logs.update({k: tf.reduce_mean(v) for k, v in parts.items()})
         return logs
+
+    # --- sampling -----------------------------------------------------------------------------
 
     def generate(self, z, labels=None):
         """Images for evaluation and export (BN in inference mode)."""

@@ -206,10 +206,9 @@ class EvaluationCallback(keras.callbacks.Callback):
         steps = getattr(self.evaluator, "latent_steps", 0)
         if steps and self.latent_transform is None:
             # LOGAN's latent steps at sampling (Wu et al. 2019, App. B) need the trainer's D and G.
-            if not hasattr(self.model, "sampling_latent_transform"):
-                raise ValueError(f"Evaluator.latent_steps={steps} needs a trainer with "
-                                 f"sampling_latent_transform (LOGAN), got "
-                                 f"{type(self.model).__name__}")
+            if getattr(self.model, "latent_transform", None) is None:
+                raise ValueError(f"Evaluator.latent_steps={steps} needs a trainer with a latent "
+                                 f"transform (LOGAN), got {type(self.model).__name__}")
             self.latent_transform = tf.function(self.model.sampling_latent_transform(steps))
         os.makedirs(self.model_dir, exist_ok=True)
         start_step = int(self.model.iteration.numpy())

@@ -14,11 +14,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.algorithms.base import normal_latents
-
-# Salts that keep the evaluation's latent and label streams apart.
-_SALT_LATENTS = 101
-_SALT_LABELS = 102
+from tfgan_fast.latent import normal_latents
+from tfgan_fast.randomness import EVAL_LABELS as _SALT_LABELS
+from tfgan_fast.randomness import EVAL_LATENTS as _SALT_LATENTS
 
 
 @dataclasses.dataclass
