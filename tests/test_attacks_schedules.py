@@ -64,9 +64,6 @@ class ScheduleTest(tf.test.TestCase):
         s = schedules.LinearDecay(2e-4, total_steps=100)
         self.assertAllClose([s(0), s(50), s(100), s(150)], [2e-4, 1e-4, 0.0, 0.0])
 
-    def test_constant(self):
-        self.assertAllClose(schedules.Constant(3e-4)(12345), 3e-4)
-
     def test_exponential_halving_over_a_run_length(self):
         # kappa = 300 / 3 = 100: halves at 100, 200, 300 whatever the run's length.
         s = schedules.ExponentialHalving(2e-4, kappa=80_000, total_steps=300, halvings=3)

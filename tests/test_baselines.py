@@ -124,8 +124,9 @@ class StandardGANTest(tf.test.TestCase):
         trainer = _make(StandardGAN, n_disc=1)
         x, y = _batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
-        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random()),
-                                  trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random()), training=True)
+        rng = trainer.step_random()
+        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, rng),
+                                  trainer.sample_labels(B, Salt.D_LABELS, rng), training=True)
         ref = _copy_of(trainer.discriminator, fakes, d0)
         with tf.GradientTape() as tape:
             # SNGAN's hinge: mean relu(1 - D(x_r)) + mean relu(1 + D(x_f)).
@@ -215,9 +216,11 @@ class RobGANTest(tf.test.TestCase):
         x, y = _batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
         loss = losses.RobGANLoss()
-        start = attacks.uniform_delta([B, 4, 4, 1], 0.05, trainer.step_random().seed(Salt.ATTACK_INIT)).numpy()
-        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random()),
-                                  trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random()), training=True)
+        start = attacks.uniform_delta([B, 4, 4, 1], 0.05,
+                                      trainer.step_random().seed(Salt.ATTACK_INIT)).numpy()
+        rng = trainer.step_random()
+        fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, rng),
+                                  trainer.sample_labels(B, Salt.D_LABELS, rng), training=True)
         y_f = trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random())
         ref = _copy_of(trainer.discriminator, fakes, d0)
         sigma = start

@@ -381,7 +381,8 @@ class GinTest(tf.test.TestCase):
     def test_synthetic_settings(self):
         exp = self._build("fargan_synthetic_8gaussians.gin")
         t = exp.trainer
-        self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake, t.z_dim), (16, 8, 64, 2))
+        self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake, t.z_dim),
+                         (16, 8, 64, 2))
         self.assertEqual((t.generator.width, t.generator.depth), (64, 3))
         self.assertIsInstance(t.g_optimizer, keras.optimizers.SGD)
         self.assertAllClose(t.g_optimizer.learning_rate, 3e-3)

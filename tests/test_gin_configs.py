@@ -10,8 +10,7 @@ import tensorflow as tf
 from tests.offline import mock_tfds_all
 from tfgan_fast import config
 from tfgan_fast import experiment
-from tfgan_fast import losses
-from tfgan_fast.algorithms import FastGAN, GANTrainer, RobGAN, StandardGAN
+from tfgan_fast.algorithms import R3GAN, FastGAN, GANTrainer, RobGAN, StandardGAN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
@@ -134,7 +133,8 @@ class GinFilesTest(tf.test.TestCase):
             "logan": (LOGAN, "projection", True), "logan_base": (LOGAN, "projection", True),
             # combinations of parts (tests/test_compose.py)
             "fastgan_logan": (FastGAN, "ac", False), "robgan_fastganloss": (RobGAN, "ac", True),
-            "sngan_free": (StandardGAN, "projection", True)}
+            "sngan_free": (StandardGAN, "projection", True),
+            "r3gan": (R3GAN, "projection", False)}
         found = {os.path.basename(p)[:-4] for p in glob.glob(os.path.join(ROOT, "gin", "fmnist",
                                                                           "*.gin"))}
         fargan = {"fargan_dcgan", "fargan_dcgan_0gp", "fargan_conventional",
@@ -157,7 +157,7 @@ class GinFilesTest(tf.test.TestCase):
                 self.assertEqual(exp.train_steps, 300)
                 t.iteration.assign(100)
                 lr = float(t.d_optimizer.learning_rate)
-                if name == "fastgan_constant_lr" or cls is LOGAN:
+                if name == "fastgan_constant_lr" or cls in (LOGAN, R3GAN):
                     self.assertAllClose(lr, 2e-4)
                 elif name == "fastgan_short":
                     self.assertAllClose(lr, 1e-3 * 0.5 ** (100 / 150))  # halved twice in 300

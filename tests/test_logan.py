@@ -193,8 +193,9 @@ class LatentStepsTest(tf.test.TestCase):
         z = trainer.sample_latents(B, Salt.D_LATENTS, trainer.step_random())
         y = trainer.sample_labels(B, Salt.D_LABELS, trainer.step_random())
         self.assertAllEqual(trainer.sampling_latent_transform(0)(z, y), z)
+        lt = trainer.latent_transform
         want = latent.optimize_latents(
-            z, lambda zz: trainer.latent_transform.score(trainer, zz, y, training=False), trainer.latent_transform.latent_step, 2).z
+            z, lambda zz: lt.score(trainer, zz, y, training=False), lt.latent_step, 2).z
         self.assertAllClose(trainer.sampling_latent_transform(2)(z, y), want)
         with self.assertRaisesRegex(ValueError, "needs a latent_transform"):
             evaluator_lib.Evaluator(num_samples=4, splits=1, latent_steps=2).evaluate(
@@ -353,8 +354,9 @@ class GinTest(tf.test.TestCase):
         t = self._build("logan_sngan_cifar.gin", ["run.evaluator = None"])
         self.assertIsInstance(t, LOGAN)
         self.assertIsInstance(t.latent_transform.latent_step, latent.NaturalGradientStep)
-        self.assertEqual((t.latent_transform.latent_step.alpha, t.latent_transform.latent_step.beta), (0.9, 0.1))
-        self.assertEqual((t.latent_transform.latent_weight, t.latent_transform.optimized_fraction, t.latent_transform.latent_steps),
+        lt = t.latent_transform
+        self.assertEqual((lt.latent_step.alpha, lt.latent_step.beta), (0.9, 0.1))
+        self.assertEqual((lt.latent_weight, lt.optimized_fraction, lt.latent_steps),
                          (0.1, 0.8, 1))
         self.assertEqual(t.latent_sampler.__name__, "uniform_latents")
         self.assertIsInstance(t.generator, SNGANCNNGenerator)
@@ -370,8 +372,9 @@ class GinTest(tf.test.TestCase):
                  "BigGANDeepDiscriminator.attention_resolution = None",
                  "TFDSImages.resolution = 32", "run.batch_size = 4"]
         t = self._build("logan_biggan_imagenet128.gin", small)
-        self.assertEqual((t.latent_transform.latent_step.alpha, t.latent_transform.latent_step.beta), (0.9, 5.0))
-        self.assertEqual((t.latent_transform.latent_weight, t.latent_transform.optimized_fraction, t.latent_transform.latent_steps, t.n_disc),
+        lt = t.latent_transform
+        self.assertEqual((lt.latent_step.alpha, lt.latent_step.beta), (0.9, 5.0))
+        self.assertEqual((lt.latent_weight, lt.optimized_fraction, lt.latent_steps, t.n_disc),
                          (300.0, 0.5, 1, 2))
         self.assertEqual((t.z_dim, t.num_classes), (256, 1000))
         self.assertAllClose(t.g_optimizer.learning_rate, 5e-5)

@@ -228,12 +228,12 @@ class ConditionalBatchNormTest(tf.test.TestCase):
         self.assertAllEqual(cbn.beta.embeddings, np.zeros([4, 3]))
 
 
-class SyncBatchNormTest(tf.test.TestCase):
+class FusedBatchNormTest(tf.test.TestCase):
 
     def test_fused_path_matches_keras_batch_norm(self):
         """The fused single-replica path: same outputs, gradients and moving statistics."""
         x = _normal([4, 5, 5, 6]) * 3.0 - 2.0
-        ours = layers.SyncBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=True)
+        ours = layers.FusedBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=True)
         ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=2e-5)
         ours.build(x.shape)
         ref.build(x.shape)
@@ -351,7 +351,7 @@ class ConfigTest(tf.test.TestCase):
         x4, labels = _normal([B, 4, 4, 6]), _labels(B, 5)
         phi = _normal([B, 6])
         self._assert_round_trip(
-            layers.SyncBatchNorm(momentum=0.8, epsilon=1e-4, synchronized=False, name="sbn"), x4)
+            layers.FusedBatchNorm(momentum=0.8, epsilon=1e-4, synchronized=False, name="sbn"), x4)
         self._assert_round_trip(
             layers.ConditionalBatchNorm(5, momentum=0.5, epsilon=1e-3, synchronized=False,
                                         name="cbn"), x4, labels)

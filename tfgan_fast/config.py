@@ -65,6 +65,16 @@ def hint(message):
     return ""
 
 
+_SEARCH_PATHS = []
+
+
+def _add_search_path():
+    """Adds the shipped configs to gin's search path, once per process."""
+    if GIN_DIR not in _SEARCH_PATHS:
+        gin.add_config_file_search_path(GIN_DIR)
+        _SEARCH_PATHS.append(GIN_DIR)
+
+
 def parse(gin_files=(), gin_params=(), finalize=True):
     """Parses gin files (relative includes resolve against the repo's `gin/` too) and bindings.
 
@@ -73,12 +83,9 @@ def parse(gin_files=(), gin_params=(), finalize=True):
             tell, what was probably meant.
     """
     gin.clear_config()
-    # `include 'base/x.gin'` resolves against gin/ before the working directory (gin logs an
-    # error for every prefix it tries in vain); the files named on the command line are made
-    # absolute here, so they never need the search path.
-    prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
-    if GIN_DIR not in prefixes:
-        prefixes.insert(0, GIN_DIR)
+    # `include 'base/x.gin'` resolves against the working directory, then against gin/; the
+    # files named on the command line are made absolute here, so they never need the search path.
+    _add_search_path()
     gin_files = [os.path.abspath(f) if os.path.exists(f) else f for f in gin_files]
     try:
         gin.parse_config_files_and_bindings(list(gin_files), list(gin_params),

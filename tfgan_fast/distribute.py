@@ -189,12 +189,12 @@ def num_replicas():
 
 
 def replica_loss(per_example):
-    """This replica's share of the global-batch mean of `per_example` (`[B_local]` -> scalar).
+    """This replica's share of the global-batch mean of `per_example` (`[B_local]` -> scalar):
+    `tf.nn.compute_average_loss`, in float32 whatever the numeric policy.
 
     Summed over replicas (as Keras 3 does with gradients) it gives the mean over the global batch.
     """
-    per_example = tf.cast(per_example, tf.float32)
-    return tf.reduce_mean(per_example) / tf.cast(num_replicas(), tf.float32)
+    return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
 
 
 def replica_slice(global_values):

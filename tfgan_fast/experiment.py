@@ -43,7 +43,8 @@ class EvaluationSetupError(errors.RunError, RuntimeError):
 
 @dataclasses.dataclass
 class Experiment:
-    """What `run(..., setup_only=True)` returns: a built, restored trainer and its plumbing."""
+    """What `build` (`run(..., setup_only=True)`) returns: a built, restored trainer and its
+    plumbing."""
     trainer: base.GANTrainer
     strategy: tf.distribute.Strategy
     checkpoint: tf.train.Checkpoint
@@ -54,6 +55,7 @@ class Experiment:
     train_steps: int
     per_replica_batch: int = None
     policy_reason: str = None  # the numeric policy `run` resolved, and why
+    config_text: str = None  # gin's operative config when the run was built
 
 
 @contextlib.contextmanager
@@ -97,8 +99,7 @@ def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
     bindings = data_spec.spec_bindings(os.path.join(model_dir, data_spec.SPEC_FILE))
     bindings.append("run.evaluator = None")  # tools evaluate on their own terms
     config.parse([config_path], bindings + list(gin_params))
-    return run(model_dir, setup_only=True,
-               checkpoint_path=resolve_checkpoint(model_dir, checkpoint_path))
+    return build(model_dir, checkpoint_path=resolve_checkpoint(model_dir, checkpoint_path))
 
 
 def _restore(checkpoint, manager, path, model_dir):
@@ -269,118 +270,148 @@ def run(model_dir,
     # The Keras policy is process-global: set it for this run only, so that it neither leaks
     # from an earlier run nor into whatever the process does next (tests, tools).
     with cleanup, lock, precision.global_policy(policy):
-        keras.utils.set_random_seed(seed)
-
-        per_replica_batch = distribute.check_global_batch(batch_size, strategy)
-        if len(data.image_shape) == 1:
-            # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
-            height, channels = None, data.image_shape[0]
-        else:
-            height, width, channels = data.image_shape
-            if height != width:
-                raise ValueError(f"square images expected, data {data.name} gives "
-                                 f"{data.image_shape}")
-        num_classes = 0 if unconditional else data.num_classes
-
-        with strategy.scope():
-            g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
-                              z_dim=z_dim)
-            d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
-            trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
-            trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
-                            d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
-                            run_eagerly=run_eagerly)
-            trainer.build_all(per_replica_batch, data.image_shape)
-            if ema is not None:
-                # The average lives in a second G built the same way (same gin bindings).
-                average = generator(resolution=height, channels=channels,
-                                    num_classes=num_classes, z_dim=z_dim)
-                average(tf.zeros([2, z_dim]),
-                        tf.zeros([2], tf.int32) if num_classes else None, training=False)
-                ema.attach(g_net, average)
-                trainer.ema = ema
-            strategy.run(trainer.initialize_state)
-
-        checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
-        if checkpoint_path is None and not setup_only:
-            # Unreadable newer checkpoints are set aside (the chief holds the lock); the other
-            # workers skip the same ones without touching the directory.
-            checkpoint_path = rundir.newest_readable_checkpoint(checkpoint_dir,
-                                                                modify=chief)
-        checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
-        manager = tf.train.CheckpointManager(checkpoint,
-                                             os.path.join(write_dir, CHECKPOINT_SUBDIR),
-                                             max_to_keep=keep_checkpoints,
-                                             checkpoint_name="ckpt")
-        checkpoint_path = checkpoint_path or manager.latest_checkpoint
-        config_text = gin.operative_config_str()
-        if checkpoint_path and not setup_only and chief:
-            rundir.check_resumed_config(model_dir, config_text,
-                                        rundir.checkpoint_step(checkpoint_path),
-                                        allow_structural_change)
-        configured_rates = _constant_learning_rates(trainer)
-        restored = (_restore(checkpoint, manager, checkpoint_path, model_dir)
-                    if checkpoint_path else None)
-        for name, opt, rate in configured_rates:
-            # The configured rate wins over the checkpoint's: a resumed run trains as configured.
-            if restored and not setup_only and float(opt.learning_rate.numpy()) != rate:
-                print(f"{name} learning rate: {float(opt.learning_rate.numpy()):g} in the "
-                      f"checkpoint, {rate:g} in the config; training with {rate:g}.",
-                      flush=True)
-            opt.learning_rate = rate
-        start_step = int(trainer.iteration.numpy())
-        exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir, start_step,
-                         train_steps, per_replica_batch, policy_reason)
+        exp, restored = _build(
+            model_dir, write_dir, strategy, policy_reason, algorithm, generator,
+            discriminator, data, train_steps, batch_size, z_dim, keep_checkpoints, seed,
+            g_optimizer, d_optimizer, jit_compile, run_eagerly, unconditional, ema,
+            setup_only, checkpoint_path, allow_structural_change, chief)
         if setup_only:
             return exp
+        return _train_and_export(
+            exp, model_dir, restored, batch_size, seed, checkpoint_every, summary_every, progress,
+            evaluator, eval_every, callbacks, steps_per_execution, export_at_end, export_ema,
+            chief, task_type, task_id)
 
-        tf.io.gfile.makedirs(write_dir)
-        with tf.io.gfile.GFile(os.path.join(write_dir, rundir.CONFIG_FILE), "w") as f:
-            f.write(config_text)
-        data_spec.write_spec(data, os.path.join(write_dir, data_spec.SPEC_FILE))
-        print(distribute.describe(strategy, batch_size), flush=True)
-        print(f"Numeric policy: {policy_reason}.", flush=True)
-        if restored:
-            print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).",
+
+def build(model_dir, checkpoint_path=None):
+    """The run that gin's `run.*` bindings describe, built and restored (its newest checkpoint,
+    or `checkpoint_path`), without training: the entry point of the tools. Returns an
+    `Experiment`."""
+    return run(model_dir, setup_only=True, checkpoint_path=checkpoint_path)
+
+
+def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, discriminator,
+           data, train_steps, batch_size, z_dim, keep_checkpoints, seed, g_optimizer,
+           d_optimizer, jit_compile, run_eagerly, unconditional, ema, setup_only,
+           checkpoint_path, allow_structural_change, chief):
+    """Networks, trainer, optimisers, EMA and checkpoint, restored; `(Experiment, restored
+    checkpoint path or None)`. Runs inside `run`'s contexts (lock, numeric policy)."""
+    keras.utils.set_random_seed(seed)
+    per_replica_batch = distribute.check_global_batch(batch_size, strategy)
+    if len(data.image_shape) == 1:
+        # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
+        height, channels = None, data.image_shape[0]
+    else:
+        height, width, channels = data.image_shape
+        if height != width:
+            raise ValueError(f"square images expected, data {data.name} gives "
+                             f"{data.image_shape}")
+    num_classes = 0 if unconditional else data.num_classes
+
+    with strategy.scope():
+        g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
+                          z_dim=z_dim)
+        d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
+        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
+        trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
+                        d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
+                        run_eagerly=run_eagerly)
+        trainer.build_all(per_replica_batch, data.image_shape)
+        if ema is not None:
+            # The average lives in a second G built the same way (same gin bindings).
+            average = generator(resolution=height, channels=channels,
+                                num_classes=num_classes, z_dim=z_dim)
+            average(tf.zeros([2, z_dim]),
+                    tf.zeros([2], tf.int32) if num_classes else None, training=False)
+            ema.attach(g_net, average)
+            trainer.ema = ema
+        strategy.run(trainer.initialize_state)
+
+    checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
+    if checkpoint_path is None and not setup_only:
+        # Unreadable newer checkpoints are set aside (the chief holds the lock); the other
+        # workers skip the same ones without touching the directory.
+        checkpoint_path = rundir.newest_readable_checkpoint(checkpoint_dir, modify=chief)
+    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
+    manager = tf.train.CheckpointManager(checkpoint,
+                                         os.path.join(write_dir, CHECKPOINT_SUBDIR),
+                                         max_to_keep=keep_checkpoints,
+                                         checkpoint_name="ckpt")
+    checkpoint_path = checkpoint_path or manager.latest_checkpoint
+    config_text = gin.operative_config_str()
+    if checkpoint_path and not setup_only and chief:
+        rundir.check_resumed_config(model_dir, config_text,
+                                    rundir.checkpoint_step(checkpoint_path),
+                                    allow_structural_change)
+    configured_rates = _constant_learning_rates(trainer)
+    restored = (_restore(checkpoint, manager, checkpoint_path, model_dir)
+                if checkpoint_path else None)
+    for name, opt, rate in configured_rates:
+        # The configured rate wins over the checkpoint's: a resumed run trains as configured.
+        if restored and not setup_only and float(opt.learning_rate.numpy()) != rate:
+            print(f"{name} learning rate: {float(opt.learning_rate.numpy()):g} in the "
+                  f"checkpoint, {rate:g} in the config; training with {rate:g}.", flush=True)
+        opt.learning_rate = rate
+    start_step = int(trainer.iteration.numpy())
+    exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir, start_step,
+                     train_steps, per_replica_batch, policy_reason, config_text)
+    return exp, restored
+
+
+def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_every,
+                      summary_every, progress, evaluator, eval_every, callbacks,
+                      steps_per_execution, export_at_end, export_ema, chief, task_type,
+                      task_id):
+    """Records the config, trains `exp` to its `train_steps`, exports G; `run`'s result."""
+    trainer, strategy, data = exp.trainer, exp.strategy, exp.data
+    write_dir, start_step, train_steps = exp.model_dir, exp.start_step, exp.train_steps
+    tf.io.gfile.makedirs(write_dir)
+    with tf.io.gfile.GFile(os.path.join(write_dir, rundir.CONFIG_FILE), "w") as f:
+        f.write(exp.config_text)
+    data_spec.write_spec(data, os.path.join(write_dir, data_spec.SPEC_FILE))
+    print(distribute.describe(strategy, batch_size), flush=True)
+    print(f"Numeric policy: {exp.policy_reason}.", flush=True)
+    if restored:
+        print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).",
+              flush=True)
+        if not getattr(data, "exact_resume", False):
+            print(f"Note: {data.name} is streamed without random access, so the resumed "
+                  "run reshuffles its data instead of continuing the exact stream.",
                   flush=True)
-            if not getattr(data, "exact_resume", False):
-                print(f"Note: {data.name} is streamed without random access, so the resumed "
-                      "run reshuffles its data instead of continuing the exact stream.",
-                      flush=True)
 
-        if start_step < train_steps:
-            if evaluator is not None:
-                # A bad classifier or missing real statistics fail before training, not after.
-                try:
-                    evaluator.prepare()
-                except Exception as e:
-                    raise EvaluationSetupError(
-                        f"{e}\nTo train without evaluation, bind run.evaluator = None "
-                        "(e.g. --gin_param='run.evaluator = None').") from e
-            last_eval = _train(exp, per_replica_batch, seed, checkpoint_every, summary_every,
-                               progress, evaluator, eval_every, callbacks, steps_per_execution)
-        else:
-            last_eval = None
+    if start_step < train_steps:
+        if evaluator is not None:
+            # A bad classifier or missing real statistics fail before training, not after.
+            try:
+                evaluator.prepare()
+            except Exception as e:
+                raise EvaluationSetupError(
+                    f"{e}\nTo train without evaluation, bind run.evaluator = None "
+                    "(e.g. --gin_param='run.evaluator = None').") from e
+        last_eval = _train(exp, exp.per_replica_batch, seed, checkpoint_every, summary_every,
+                           progress, evaluator, eval_every, callbacks, steps_per_execution)
+    else:
+        last_eval = None
+    export_path = None
+    use_ema = trainer.ema is not None and export_ema
+    exported = trainer.ema.describe() if use_ema else "G"
+    if export_at_end:
+        which = f"the generator ({exported})" if use_ema else "the generator"
+        print(f"Exporting {which} to {os.path.join(write_dir, EXPORT_SUBDIR)} ...",
+              flush=True)
+        export_path = export_lib.export_version(
+            trainer.ema.generator if use_ema else trainer.generator,
+            os.path.join(write_dir, EXPORT_SUBDIR),
+            int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes)
+    final_step = int(trainer.iteration.numpy())
+    if chief:
+        print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
+    else:
+        print(f"Done: iteration {final_step} ({task_type} {task_id}; the chief wrote the "
+              f"run to {model_dir}).", flush=True)
         export_path = None
-        use_ema = trainer.ema is not None and export_ema
-        exported = trainer.ema.describe() if use_ema else "G"
-        if export_at_end:
-            which = f"the generator ({exported})" if use_ema else "the generator"
-            print(f"Exporting {which} to {os.path.join(write_dir, EXPORT_SUBDIR)} ...",
-                  flush=True)
-            export_path = export_lib.export_version(
-                trainer.ema.generator if use_ema else trainer.generator,
-                os.path.join(write_dir, EXPORT_SUBDIR),
-                int(trainer.iteration.numpy()), z_dim, num_classes)
-        final_step = int(trainer.iteration.numpy())
-        if chief:
-            print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
-        else:
-            print(f"Done: iteration {final_step} ({task_type} {task_id}; the chief wrote the "
-                  f"run to {model_dir}).", flush=True)
-            export_path = None
-        return {"final_step": final_step, "checkpoint": manager.latest_checkpoint,
-                "export_path": export_path, "evaluation": last_eval, "generator": exported}
+    return {"final_step": final_step, "checkpoint": exp.manager.latest_checkpoint,
+            "export_path": export_path, "evaluation": last_eval, "generator": exported}
 
 
 def dry_run(model_dir, steps=3, print_config=False, log=print):
@@ -396,7 +427,7 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"--dry_run_steps must be a positive integer, got {steps!r}")
-    exp = run(model_dir, setup_only=True)
+    exp = build(model_dir)
     trainer, strategy = exp.trainer, exp.strategy
     config_text = gin.operative_config_str()
     if print_config:
@@ -405,11 +436,11 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
         bindings = sum(1 for line in config_text.splitlines()
                        if " = " in line and not line.startswith("#"))
         log(f"Config: {bindings} bindings resolved (--print_config prints them).")
-    count = lambda net: sum(int(tf.size(v)) for v in net.trainable_variables)  # noqa: E731
-    params_g, params_d = count(trainer.generator), count(trainer.discriminator)
+    params_g, params_d = trainer.parameter_counts()
     log(f"Networks: G {type(trainer.generator).__name__} {params_g:,} parameters, "
         f"D {type(trainer.discriminator).__name__} {params_d:,} parameters; "
         f"{type(trainer).__name__}.")
+    log("Step: " + "; ".join(trainer.describe_parts()) + ".")
     global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
     log(distribute.describe(strategy, global_batch))
     log(f"Numeric policy: {exp.policy_reason}.")

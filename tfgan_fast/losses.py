@@ -132,6 +132,15 @@ def _require_class_logits(outputs, who):
     return class_logits
 
 
+def _add_class_term(total, parts, weight, outputs, labels, key, who):
+    """`total + weight * CE(labels, D_c)` with the CE in `parts[key]`; `total` if weight is 0."""
+    if weight > 0:
+        cls = classification_ce(labels, _require_class_logits(outputs, who))
+        parts[key] = cls
+        total = total + weight * cls
+    return total
+
+
 _OLD_NAMES = {"alpha_dc": "real_class_weight", "alpha_dfc": "fake_class_weight",
               "alpha_gc": "g_class_weight"}
 
@@ -145,7 +154,8 @@ class AdversarialLoss:
     - `L_G   = g_fn(D_b(x_f)) + g_class_weight * CE(y_f, D_c(x_f))`
 
     Each method's objective is a preset of it: SNGAN and SAGAN (projection D): hinge, no class
-    terms; SNGAN(AC) (Zhong 2020 thesis, §5.1): hinge with `real_class_weight = g_class_weight = 1`;
+    terms; SNGAN(AC) (Zhong 2020 thesis, §5.1): hinge with
+    `real_class_weight = g_class_weight = 1`;
     ACGAN also classifies fakes (`fake_class_weight`); `FastGANLoss` and `RobGANLoss` below;
     FARGAN's loss families (Tao & Wang 2020, Table 2) by the three functions.
 
@@ -208,11 +218,7 @@ class AdversarialLoss:
                                    self.fake_kl_weight, self.g_class_weight))
 
     def _class_term(self, total, parts, weight, outputs, labels, key):
-        if weight > 0:
-            cls = classification_ce(labels, _require_class_logits(outputs, self.name))
-            parts[key] = cls
-            total = total + weight * cls
-        return total
+        return _add_class_term(total, parts, weight, outputs, labels, key, self.name)
 
     def d_real(self, outputs, labels):
         """Per-example `L_D^r` `[B]` and its parts, from D's output dict on reals."""
@@ -247,7 +253,8 @@ gin.external_configurable(AdversarialLoss, module="tfgan_fast")
 # --- presets -------------------------------------------------------------------------------------
 
 @gin.configurable
-def FastGANLoss(alpha_gc=1.0, alpha_fc=1.0, kl_direction=KL_UNIFORM_TO_PRED):  # pylint: disable=invalid-name
+def FastGANLoss(alpha_gc=1.0, alpha_fc=1.0,  # pylint: disable=invalid-name
+                kl_direction=KL_UNIFORM_TO_PRED):
     """The improved loss of FastGAN (Zhong et al. 2020, eq. 13-14; Zhong 2020 thesis, eq. 3.1-3.2).
 
     - `L_D^r = relu(1 - D_b(x_r+delta)) + CE(y_r, D_c(x_r+delta))`
@@ -275,3 +282,74 @@ def RobGANLoss():  # pylint: disable=invalid-name
     """
     return AdversarialLoss(nonsaturating_d_real, nonsaturating_d_fake, nonsaturating_g,
                            real_class_weight=1.0, g_class_weight=1.0, name="RobGANLoss")
+
+
+# --- relativistic pairing ------------------------------------------------------------------------
+
+@gin.register
+def relativistic_d(real_logits, fake_logits):
+    """RpGAN's D term `softplus(D(x_f) - D(x_r))` per pair: `-log sigmoid(D(x_r) - D(x_f))`
+    (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024, eq. 2)."""
+    return tf.nn.softplus(fake_logits - real_logits)
+
+
+@gin.register
+def relativistic_g(real_logits, fake_logits):
+    """RpGAN's G term `softplus(D(x_r) - D(x_f))` per pair."""
+    return tf.nn.softplus(real_logits - fake_logits)
+
+
+class RelativisticLoss:
+    """The relativistic pairing GAN loss (RpGAN) of R3GAN (Huang, Gokaslan, Kuleshov and Tompkin,
+    "The GAN is dead; long live the GAN! A Modern GAN Baseline", NeurIPS 2024, eq. 2): D and G
+    see the i-th real beside the i-th fake,
+
+    - `L_D = softplus(D(x_f,i) - D(x_r,i))`
+    - `L_G = softplus(D(x_r,i) - D(x_f,i))`
+
+    so its G step needs a real batch too (the trainer passes the iteration's). A projection D
+    puts the labels inside `D`; `g_class_weight` and `real_class_weight` add an AC head's terms.
+    """
+
+    pairwise = True
+
+    def __init__(self, real_class_weight=0.0, g_class_weight=0.0, name="RelativisticLoss"):
+        for key, value in (("real_class_weight", real_class_weight),
+                           ("g_class_weight", g_class_weight)):
+            if value < 0:
+                raise ValueError(f"{name}.{key} must be >= 0, got {value}")
+        self.real_class_weight = float(real_class_weight)
+        self.g_class_weight = float(g_class_weight)
+        self.name = name
+
+    def __repr__(self):
+        return f"{self.name}(RpGAN)"
+
+    @staticmethod
+    def _pair(real_out, fake_out):
+        real, fake = real_out["logits"], fake_out["logits"]
+        if real.shape[0] is not None and fake.shape[0] is not None and \
+                real.shape[0] != fake.shape[0]:
+            raise ValueError(f"RelativisticLoss pairs reals with fakes: got {real.shape[0]} "
+                             f"reals and {fake.shape[0]} fakes")
+        return real, fake
+
+    def d_pair(self, real_out, fake_out, real_labels, fake_labels):
+        """Per-pair `L_D` `[B]` and its parts."""
+        del fake_labels
+        real, fake = self._pair(real_out, fake_out)
+        adv = relativistic_d(real, fake)
+        parts = {"d_pair_adv": adv}
+        return _add_class_term(adv, parts, self.real_class_weight, real_out, real_labels,
+                               "d_real_class", self.name), parts
+
+    def g_pair(self, real_out, fake_out, fake_labels):
+        """Per-pair `L_G` `[B]` and its parts."""
+        real, fake = self._pair(real_out, fake_out)
+        adv = relativistic_g(real, fake)
+        parts = {"g_adv": adv}
+        return _add_class_term(adv, parts, self.g_class_weight, fake_out, fake_labels,
+                               "g_class", self.name), parts
+
+
+gin.external_configurable(RelativisticLoss, module="tfgan_fast")

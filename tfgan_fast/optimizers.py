@@ -1,4 +1,5 @@
-"""Optimiser factories: `fn(iteration) -> optimizer`, bound as `run.g_optimizer` / `run.d_optimizer`.
+"""Optimiser factories `fn(iteration) -> optimizer`, bound as `run.g_optimizer` and
+`run.d_optimizer`.
 
 `make_optimizer` is the Adam-style default (any Keras optimiser class taking betas and epsilon);
 `make_rmsprop` is FARGAN's CIFAR optimiser (Tao & Wang 2020, §6.2: RMSProp, alpha = 0.99, lr 1e-4),

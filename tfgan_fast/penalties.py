@@ -17,7 +17,8 @@ statistics), true of every FARGAN discriminator (Tao & Wang 2020, App. D) and of
 
 `SamplePenalty` and `InterpolationPenalty` package these as the trainer's penalty part
 (`GANTrainer.penalty`): both are called as `penalty(d_fn, positives, positive_labels, fakes,
-fake_labels, seed)` and return `(per_example_penalty, D's outputs on the positives)`, so
+fake_labels, seed)` and return `(per_example_penalty, D's outputs on the positives)` (and
+`R1R2Penalty`, which also takes its D pass on the fakes, D's outputs on them), so
 `FARGAN.penalty = @InterpolationPenalty()` is the NSGAN-0GP-interpolation baseline of Tao & Wang
 2020 Fig. 1 and `SamplePenalty.weight = 0.0` the plain NSGAN.
 """
@@ -202,5 +203,38 @@ class InterpolationPenalty:
         return penalty, outputs
 
 
+class R1R2Penalty:
+    """R3GAN's zero-centred penalties on reals (R1) and on fakes (R2): per pair `i`,
+    `gamma / 2 * (||grad_x D(x_r,i)||^2 + ||grad_x D(x_f,i)||^2)` (Huang et al. 2024, eq. 3-4;
+    R1 of Mescheder et al. 2018). One pass per side gives D's outputs and their input
+    gradients, so D is called once on the reals and once on the fakes.
+
+    Args:
+        gamma: the penalties' weight (R3GAN uses 0.05 on CIFAR-10 at the start of its schedule).
+    """
+
+    def __init__(self, gamma=0.05):
+        if gamma < 0:
+            raise ValueError(f"R1R2Penalty.gamma must be >= 0, got {gamma}")
+        self.gamma = float(gamma)
+
+    def __repr__(self):
+        return f"R1R2Penalty(gamma={self.gamma:g})"
+
+    def __call__(self, d_fn, positives, positive_labels, fakes, fake_labels, seed):
+        """Returns `(penalty [N], outputs on positives, outputs on fakes)` (N positives and N
+        fakes, paired)."""
+        del seed
+        if positives.shape[0] != fakes.shape[0]:
+            raise ValueError(f"R1R2Penalty pairs reals with fakes: got {positives.shape[0]} "
+                             f"and {fakes.shape[0]}")
+        real_fn, real_out = _float32_outputs(d_fn, positive_labels)
+        fake_fn, fake_out = _float32_outputs(d_fn, fake_labels)
+        r1, _ = gradient_penalty(real_fn, positives, 0.5 * self.gamma)
+        r2, _ = gradient_penalty(fake_fn, fakes, 0.5 * self.gamma)
+        return r1 + r2, real_out, fake_out
+
+
+gin.external_configurable(R1R2Penalty, module="tfgan_fast")
 gin.external_configurable(SamplePenalty, module="tfgan_fast")
 gin.external_configurable(InterpolationPenalty, module="tfgan_fast")

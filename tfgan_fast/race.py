@@ -177,7 +177,7 @@ def _build_for_timing(config):
 
     config_lib.parse(config.gin_files, config.gin_params + ["run.evaluator = None"])
     with tempfile.TemporaryDirectory() as model_dir:
-        exp = experiment.run(model_dir, setup_only=True)
+        exp = experiment.build(model_dir)
     trainer = exp.trainer
     per_replica = exp.per_replica_batch
     local = per_replica * trainer.real_batches_per_iteration

@@ -6,13 +6,15 @@ trainer evaluates these schedules on its own iteration counter (see `GANTrainer`
 
 import gin
 import keras
-import tensorflow as tf
 
 
 @gin.configurable
 @keras.saving.register_keras_serializable(package="tfgan_fast")
-class ExponentialHalving(keras.optimizers.schedules.LearningRateSchedule):
+class ExponentialHalving(keras.optimizers.schedules.ExponentialDecay):
     """`lr_t = lr_0 * 0.5^(t / kappa)` (FastGAN paper §4 "Optimizer", Table 5: decay rate 0.5).
+
+    Keras' `ExponentialDecay(lr_0, decay_steps=kappa, decay_rate=rate)`, with the paper's names
+    and a length-relative form.
 
     Args:
         initial_learning_rate: `lr_0`.
@@ -32,13 +34,9 @@ class ExponentialHalving(keras.optimizers.schedules.LearningRateSchedule):
             kappa = total_steps / halvings
         if kappa <= 0:
             raise ValueError(f"ExponentialHalving.kappa must be > 0, got {kappa}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.kappa = float(kappa)
-        self.rate = float(rate)
-
-    def __call__(self, step):
-        t = tf.cast(step, tf.float32)
-        return self.initial_learning_rate * tf.pow(self.rate, t / self.kappa)
+        super().__init__(float(initial_learning_rate), decay_steps=float(kappa),
+                         decay_rate=float(rate))
+        self.kappa, self.rate = float(kappa), float(rate)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "kappa": self.kappa,
@@ -47,35 +45,17 @@ class ExponentialHalving(keras.optimizers.schedules.LearningRateSchedule):
 
 @gin.configurable
 @keras.saving.register_keras_serializable(package="tfgan_fast")
-class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """`lr_t = lr_0 * max(0, 1 - t / total_steps)` (SNGAN's linear decay to zero)."""
+class LinearDecay(keras.optimizers.schedules.PolynomialDecay):
+    """`lr_t = lr_0 * max(0, 1 - t / total_steps)` (SNGAN's linear decay to zero): Keras'
+    `PolynomialDecay(lr_0, total_steps, end_learning_rate=0, power=1)`."""
 
     def __init__(self, initial_learning_rate=2e-4, total_steps=gin.REQUIRED):
         if total_steps is gin.REQUIRED or total_steps <= 0:
             raise ValueError(f"LinearDecay.total_steps must be > 0, got {total_steps}")
-        self.initial_learning_rate = float(initial_learning_rate)
+        super().__init__(float(initial_learning_rate), decay_steps=float(total_steps),
+                         end_learning_rate=0.0, power=1.0)
         self.total_steps = float(total_steps)
-
-    def __call__(self, step):
-        t = tf.cast(step, tf.float32)
-        return self.initial_learning_rate * tf.maximum(0.0, 1.0 - t / self.total_steps)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "total_steps": self.total_steps}
-
-
-@gin.configurable
-@keras.saving.register_keras_serializable(package="tfgan_fast")
-class Constant(keras.optimizers.schedules.LearningRateSchedule):
-    """`lr_t = lr_0` (the "constant lr" ablation of Zhong et al. 2020, Table 2)."""
-
-    def __init__(self, initial_learning_rate=2e-4):
-        self.initial_learning_rate = float(initial_learning_rate)
-
-    def __call__(self, step):
-        del step
-        return tf.constant(self.initial_learning_rate, tf.float32)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate}

@@ -241,7 +241,7 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
     config.parse(gin_files, params)
     keras.mixed_precision.set_global_policy("float32")
     with tempfile.TemporaryDirectory() as model_dir:
-        exp = experiment.run(model_dir, setup_only=True)
+        exp = experiment.build(model_dir)
     trainer = exp.trainer
     batch = gin.query_parameter("run.batch_size")
     per_replica = batch // exp.strategy.num_replicas_in_sync
@@ -323,7 +323,7 @@ def _vector_benchmark():
                  else int(spe))
             keras.mixed_precision.set_global_policy("float32")
             with tempfile.TemporaryDirectory() as model_dir:
-                exp = experiment.run(model_dir, setup_only=True)
+                exp = experiment.build(model_dir)
             first = first or exp
             trainer = exp.trainer
             trainer.steps_per_execution, trainer.train_function = k, None

@@ -81,7 +81,7 @@ def _load_run():
     checkpoint = experiment.resolve_checkpoint(FLAGS.model_dir, FLAGS.checkpoint)
     # This tool evaluates on its own terms: the run's own evaluator is not built.
     config.parse([config_path], list(FLAGS.gin_param) + ["run.evaluator = None"])
-    exp = experiment.run(FLAGS.model_dir, setup_only=True, checkpoint_path=checkpoint)
+    exp = experiment.build(FLAGS.model_dir, checkpoint_path=checkpoint)
     if exp.start_step == 0 and not checkpoint:
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} has no checkpoint to evaluate")
     trainer = exp.trainer

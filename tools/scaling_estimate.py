@@ -90,12 +90,11 @@ def main(argv):
         bindings.append(f"run.batch_size = {FLAGS.batch_size}")
     config.parse(FLAGS.gin_file, bindings + FLAGS.gin_param)
     with tempfile.TemporaryDirectory() as model_dir:
-        exp = experiment.run(os.path.join(model_dir, "run"), setup_only=True)
+        exp = experiment.build(os.path.join(model_dir, "run"))
     trainer = exp.trainer
     batch = exp.per_replica_batch * exp.strategy.num_replicas_in_sync
     g, d = trainer.generator, trainer.discriminator
-    params_g = sum(int(tf.size(v)) for v in g.trainable_variables)
-    params_d = sum(int(tf.size(v)) for v in d.trainable_variables)
+    params_g, params_d = trainer.parameter_counts()
     labels = tf.TensorSpec([1], tf.int32) if trainer.num_classes else None
     flops_g = forward_flops(lambda z, y: g(z, y, training=True),
                             tf.TensorSpec([1, trainer.z_dim]), labels)

@@ -8,7 +8,7 @@ compositions):
              batch composition: which samples are called real (reals, fakes counted as real)
              repeat d_replays times on that one fake batch:
                  real transform: D's real inputs (as they are, PGD, free adversarial delta)
-                 D(reals ∪ fakes), or with a penalty D(positives) in the penalty's pass and D(fakes)
+                 D(reals ∪ fakes); with a penalty D(positives) in its own pass, and D(fakes)
                  loss composition: L_D^r + L_D^f (+ R_z of the latent transform) (+ penalty)
                  one D optimiser step; the real transform consumes the input gradient
     G step:  z, y  --latent transform-->  z'  --G-->  D  -->  L_G (+ R_z), one G optimiser step
@@ -20,7 +20,6 @@ sub-step reaches each part explicitly (a `StepRandom`).
 
 import collections
 
-import gin
 import keras
 import tensorflow as tf
 
@@ -110,6 +109,7 @@ class GANTrainer(keras.Model):
             if part is not None:
                 part.check(self)
         self._check_orders()
+        self._check_pairwise()
         self.iteration = self.add_weight(
             name="iteration", shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica")
@@ -117,6 +117,25 @@ class GANTrainer(keras.Model):
         self.d_optimizer = None
         # An exponential moving average of G (`tfgan_fast.ema.GeneratorEMA`), or None.
         self.ema = None
+
+    @property
+    def pairwise(self):
+        """Whether the loss pairs each real with a fake (RpGAN, `losses.RelativisticLoss`)."""
+        return getattr(self.loss, "pairwise", False)
+
+    def _check_pairwise(self):
+        if not self.pairwise:
+            return
+        problems = []
+        if self.batch.name != "standard":
+            problems.append(f"{self.batch!r} (N1 reals against M fakes)")
+        if self.real_transform.name == "PGD":
+            problems.append("PGDAttack (it ascends a real-only loss term)")
+        if self.replay_update != "joint" or self.update_order != "alternating":
+            problems.append("replay_update = 'separate' or update_order = 'simultaneous'")
+        if problems:
+            raise ValueError(f"{self.loss!r} pairs each real with a fake; it does not compose "
+                             "with " + "; ".join(problems))
 
     def _check_orders(self):
         latent_through = (self.latent_transform is not None
@@ -142,6 +161,11 @@ class GANTrainer(keras.Model):
                 raise ValueError("update_order = 'simultaneous' (LOGAN paper Alg. 1) updates D "
                                  "and G from one forward pass; it does not compose with "
                                  + "; ".join(problems))
+
+    def parameter_counts(self):
+        """`(G's, D's)` numbers of trainable parameters."""
+        return tuple(sum(int(tf.size(v)) for v in net.trainable_variables)
+                     for net in (self.generator, self.discriminator))
 
     def describe_parts(self):
         """One line per part of the step (for logs and `--dry_run`)."""
@@ -287,7 +311,11 @@ class GANTrainer(keras.Model):
                 sl = slice(k * local_batch, (k + 1) * local_batch)
                 logs.update(self.discriminator_step(
                     images[sl], None if labels is None else labels[sl], self.step_random(i)))
-            logs.update(self.generator_step(local_batch, self.step_random()))
+            reals = {}
+            if self.pairwise:  # RpGAN's G step pairs its fakes with the iteration's reals
+                reals = {"real_images": images[:local_batch],
+                         "real_labels": None if labels is None else labels[:local_batch]}
+            logs.update(self.generator_step(local_batch, self.step_random(), **reals))
         if self.ema is not None:
             # In cross-replica context: the averaged variables are ordinary mirrored ones.
             tf.distribute.get_replica_context().merge_call(
@@ -423,13 +451,15 @@ class GANTrainer(keras.Model):
                 fake_out = {k: v[p:] for k, v in outputs.items()}
                 grad_penalty = None
             else:
-                grad_penalty, pos_out = self.penalty(
-                    lambda x, y: self.discriminator(x, y, training=True), positives,
-                    positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
-                fake_out = {k: tf.cast(v, tf.float32) for k, v in
-                            self.discriminator(fb.fakes, fb.labels, training=True).items()}
-            real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
-            fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
+                grad_penalty, pos_out, fake_out = self._penalty(positives, positive_labels, fb,
+                                                                rng)
+            if self.pairwise:  # RpGAN: one term per (real, fake) pair
+                real_loss, real_parts = self.loss.d_pair(pos_out, fake_out, positive_labels,
+                                                         fb.labels)
+                fake_loss, fake_parts = tf.zeros_like(real_loss), {}
+            else:
+                real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
+                fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
             fake_total = fake_loss if fb.latent_penalty is None else fake_loss + fb.latent_penalty
             total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_total)
             if grad_penalty is not None:
@@ -454,6 +484,19 @@ class GANTrainer(keras.Model):
                 labels = tf.concat([labels, fb.far_labels], axis=0)
         return positives, labels
 
+    def _penalty(self, positives, positive_labels, fb, rng, fakes_pass=True):
+        """`(per-example penalty, D's outputs on the positives, on the fakes)`: the penalty's
+        pass gives the first two (and the third for `R1R2Penalty`); else, with `fakes_pass`, a
+        second call of D on the fakes."""
+        result = self.penalty(lambda x, y: self.discriminator(x, y, training=True), positives,
+                              positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
+        grad_penalty, pos_out = result[0], result[1]
+        fake_out = result[2] if len(result) > 2 else None
+        if fake_out is None and fakes_pass:
+            fake_out = {k: tf.cast(v, tf.float32) for k, v in
+                        self.discriminator(fb.fakes, fb.labels, training=True).items()}
+        return grad_penalty, pos_out, fake_out
+
     def _separate_update(self, real_inputs, real_labels, fb, rng, input_gradient):
         """`replay_update = 'separate'` (FastGAN paper Alg. 1, lines 8-12): a D step on the
         real loss (and penalty), then one on the fake loss at the updated weights."""
@@ -467,9 +510,8 @@ class GANTrainer(keras.Model):
             if self.penalty is None:
                 pos_out = self.discriminator(positives, positive_labels, training=True)
             else:
-                grad_penalty, pos_out = self.penalty(
-                    lambda x, y: self.discriminator(x, y, training=True), positives,
-                    positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
+                grad_penalty, pos_out, _ = self._penalty(positives, positive_labels, fb, rng,
+                                                         fakes_pass=False)
             real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
             total = distribute.replica_loss(real_loss)
             if grad_penalty is not None:
@@ -548,14 +590,28 @@ class GANTrainer(keras.Model):
 
     # --- the G step ---------------------------------------------------------------------------
 
-    def generator_step(self, local_batch, rng):
-        """Fresh `z, y_f` (transformed); minimise `L_G(D(G(z', y_f)), y_f) (+ R_z)` over G."""
+    def generator_step(self, local_batch, rng, real_images=None, real_labels=None):
+        """Fresh `z, y_f` (transformed); minimise `L_G(D(G(z', y_f)), y_f) (+ R_z)` over G.
+
+        A pairwise loss (RpGAN) also takes `real_images` (and `real_labels`), D's reals beside
+        the fakes."""
         _, _, m, _ = self.batch.sizes(local_batch)
         with tf.GradientTape() as tape:
             z, labels, penalty = self.step_latents(m, "generator", rng)
             fakes = self.generator(z, labels, training=True)
-            outputs = self.discriminator(fakes, labels, training=True)
-            per_example, parts = self.loss.g(outputs, labels)
+            if self.pairwise:
+                both = None
+                if real_labels is not None and labels is not None:
+                    both = tf.concat([tf.cast(real_labels, tf.int32), labels], axis=0)
+                outputs = self.discriminator(
+                    tf.concat([tf.cast(real_images, fakes.dtype), fakes], axis=0), both,
+                    training=True)
+                real_out = {k: v[:m] for k, v in outputs.items()}
+                fake_out = {k: v[m:] for k, v in outputs.items()}
+                per_example, parts = self.loss.g_pair(real_out, fake_out, labels)
+            else:
+                outputs = self.discriminator(fakes, labels, training=True)
+                per_example, parts = self.loss.g(outputs, labels)
             if penalty is not None:
                 per_example = per_example + penalty
                 parts = dict(parts, g_latent_penalty=penalty)

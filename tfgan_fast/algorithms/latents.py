@@ -1,4 +1,4 @@
-"""Latent transforms: the latents a training step actually feeds to G (`GANTrainer.latent_transform`).
+"""Latent transforms: the latents a training step feeds to G (`GANTrainer.latent_transform`).
 
 - `None`: the sampled `z`.
 - `LatentOptimization`: LOGAN's latent step (Wu et al. 2019, Alg. 1, eq. 4-6, 16-17): the sampled

@@ -7,6 +7,7 @@
 | `RobGAN` (Liu & Hsieh 2019) | `PGDAttack` | 1 | sampled | standard | none | `RobGANLoss` |
 | `FARGAN` (Tao & Wang 2020) | as they are | 1 | sampled | `FakeAsReal` | `SamplePenalty` | NSGAN |
 | `LOGAN` (Wu et al. 2019) | as they are | 1 | `LatentOptimization` | standard | none | hinge |
+| `R3GAN` (Huang et al. 2024) | as they are | 1 | sampled | standard | `R1R2Penalty` | `RelativisticLoss` |
 
 Each preset takes its paper's arguments and passes every other keyword to `GANTrainer`, so a
 part the preset leaves open can be added by gin: `FastGAN.latent_transform =
@@ -199,5 +200,25 @@ class LOGAN(base.GANTrainer):
             **kwargs)
 
 
-for _preset in (base.GANTrainer, StandardGAN, FastGAN, RobGAN, FARGAN, LOGAN):
+class R3GAN(base.GANTrainer):
+    """The modern baseline of Huang, Gokaslan, Kuleshov and Tompkin, "The GAN is dead; long
+    live the GAN! A Modern GAN Baseline" (NeurIPS 2024): the relativistic pairing loss (RpGAN,
+    `losses.RelativisticLoss`) with zero-centred gradient penalties on reals and on fakes
+    (R1 + R2, `penalties.R1R2Penalty`), on our trainer and networks (R3GAN's own networks, its
+    gamma and learning-rate schedules are not reproduced; bind them as any other part).
+
+    Args:
+        gamma: the penalties' weight, `gamma / 2 * (||grad D(x_r)||^2 + ||grad D(x_f)||^2)`.
+        loss: default `RelativisticLoss()`.
+        **kwargs: for `GANTrainer`.
+    """
+
+    def __init__(self, *args, gamma=0.05, loss=None, **kwargs):
+        _fixed("R3GAN", kwargs, penalty="R1R2Penalty")
+        super().__init__(*args, penalty=penalties.R1R2Penalty(gamma),
+                         loss=loss if loss is not None else losses_lib.RelativisticLoss(),
+                         **kwargs)
+
+
+for _preset in (base.GANTrainer, StandardGAN, FastGAN, RobGAN, FARGAN, LOGAN, R3GAN):
     gin.external_configurable(_preset, module="tfgan_fast")

@@ -18,6 +18,55 @@ class DataError(RunError, RuntimeError):
     """A data set is missing, unreachable or malformed; the message says how to fix it."""
 
 
+class DataSource:
+    """What `run.data` takes: a source of labelled image batches, and its description.
+
+    A subclass sets `_name`, `_num_classes` and `_image_shape` (or overrides the properties)
+    and implements `make`.
+
+    Attributes:
+        exact_resume: whether `make(start_step=k)` continues exactly the stream a run that
+            started at 0 would see at iteration k (random access); else a resumed run
+            reshuffles.
+        num_examples: the number of training examples, when known (else None).
+    """
+
+    exact_resume = False
+    num_examples = None
+
+    @property
+    def name(self) -> str:
+        """Shown in logs, summaries and evaluation records."""
+        return self._name
+
+    @property
+    def num_classes(self) -> int:
+        """C, the labels' range `[0, C)`; 0 for unlabelled data."""
+        return self._num_classes
+
+    @property
+    def image_shape(self) -> tuple:
+        """`(H, W, C)` of the images `make` yields (`(D,)` for vector data)."""
+        return self._image_shape
+
+    def make(self, batch_size: int, seed: int = 0,
+             input_context: tf.distribute.InputContext | None = None,
+             repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
+        """The input pipeline, a function of `(seed, iteration)` where the source allows it.
+
+        Args:
+            batch_size: per-replica batch size.
+            seed: fixes the order and the augmentation.
+            input_context: this pipeline's replicas (from `distribute_datasets_from_function`).
+            repeat: endless; False reads one epoch.
+            start_step: the iteration to begin at (a resumed run's; see `exact_resume`).
+
+        Returns:
+            `(images float32 [batch_size, *image_shape] in [-1, 1], labels int32 [batch_size])`.
+        """
+        raise NotImplementedError
+
+
 def validate_label(label: tf.Tensor, num_classes: int, source_name: str) -> tf.Tensor:
     """Returns `label` (a scalar or a batch) as int32 after checking it lies in
     `[0, num_classes)`.

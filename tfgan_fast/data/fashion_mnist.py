@@ -87,7 +87,7 @@ def load_fashion_mnist(data_dir: str | None, split: str) -> tuple[np.ndarray, np
     return images, labels
 
 
-class _IDXImages:
+class _IDXImages(base.DataSource):
     """Grey-scale IDX image classification data held in memory (shared by the gin classes)."""
 
     exact_resume = True
@@ -115,10 +115,6 @@ class _IDXImages:
         return CLASS_NAMES
 
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def num_examples(self) -> int:
         return int(self._labels.shape[0])
 
@@ -139,18 +135,7 @@ class _IDXImages:
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
              repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
-        """The input pipeline: a pure function of `(seed, iteration)` (see `data.stream`).
-
-        Args:
-            batch_size: per-replica batch size.
-            seed: fixes the order and the augmentation.
-            input_context: this pipeline's replicas (from `distribute_datasets_from_function`).
-            repeat: endless; False reads one epoch.
-            start_step: the iteration to begin at (a resumed run's).
-
-        Returns:
-            `(images float32 [batch_size, R, R, 1] in [-1, 1], labels int32 [batch_size])`.
-        """
+        """See `DataSource.make`: a pure function of `(seed, iteration)` (`data.stream`)."""
         return stream.build_indexed_pipeline(
             self._images, self._labels, num_classes=self.num_classes, source_name=self.name,
             preprocess=self._preprocess, example_shape=self.image_shape, batch_size=batch_size,

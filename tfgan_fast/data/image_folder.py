@@ -20,6 +20,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast.data import base
 from tfgan_fast.data import stream
 from tfgan_fast.data.base import DataError
 
@@ -37,7 +38,7 @@ def _is_image_file(path):
 
 
 @gin.configurable
-class ImageFolder:
+class ImageFolder(base.DataSource):
     """Images in class sub-folders, streamed from disk.
 
     Args:
@@ -116,10 +117,6 @@ class ImageFolder:
     @property
     def image_shape(self):
         return (self.resolution, self.resolution, self.channels)
-
-    @property
-    def name(self):
-        return self._name
 
     @property
     def num_examples(self):

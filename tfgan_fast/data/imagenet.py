@@ -79,7 +79,7 @@ def default_manual_dir(data_dir: str | None) -> str:
 
 
 @gin.configurable
-class ImageNet:
+class ImageNet(base.DataSource):
     """ImageNet-1k (TFDS `imagenet2012`), or a subset of its classes, as square image batches.
 
     Preprocessing (Zhong et al. 2020, App. B.2), from the decoded JPEG of any size:
@@ -226,19 +226,8 @@ class ImageNet:
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
              repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
-        """Builds the input pipeline.
-
-        Args:
-            batch_size: per-replica batch size.
-            seed: fixes shuffling and augmentation.
-            input_context: shards the data when it has more than one input pipeline.
-            repeat: repeat forever.
-            start_step: a resumed run's iteration; reseeds the shuffle (`seed + start_step`)
-                so that a resumed run does not replay the batches it has seen.
-
-        Returns:
-            `(images float32 [batch_size, R, R, 3] in [-1, 1], labels int32 [batch_size])`.
-        """
+        """See `DataSource.make`; streamed: `start_step` reseeds the shuffle (`seed +
+        start_step`) so that a resumed run does not replay the batches it has seen."""
         seed += start_step
         ds = self._examples()
         common = dict(num_classes=self.num_classes, source_name=self.name,

@@ -9,31 +9,20 @@ import json
 
 import gin
 
+from tfgan_fast.data import base
 from tfgan_fast.data.base import DataError
 
 SPEC_FILE = "data_spec.json"
 
 
 @gin.configurable
-class DataSpec:
+class DataSpec(base.DataSource):
     """A data source stand-in with `num_classes`, `image_shape` and `name` but no examples."""
 
     def __init__(self, num_classes=gin.REQUIRED, image_shape=gin.REQUIRED, name="recorded"):
         self._num_classes = int(num_classes)
         self._image_shape = tuple(int(s) for s in image_shape)
         self._name = name
-
-    @property
-    def num_classes(self):
-        return self._num_classes
-
-    @property
-    def image_shape(self):
-        return self._image_shape
-
-    @property
-    def name(self):
-        return self._name
 
     exact_resume = True
 

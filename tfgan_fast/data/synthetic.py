@@ -3,11 +3,12 @@
 import gin
 import tensorflow as tf
 
+from tfgan_fast.data import base
 from tfgan_fast.data import stream
 
 
 @gin.configurable
-class SyntheticImages:
+class SyntheticImages(base.DataSource):
     """A fixed pool of uniform-noise images in [-1, 1] with uniform labels.
 
     Benchmarks measure the training step, not the input pipeline, so the pool is small and
@@ -27,17 +28,7 @@ class SyntheticImages:
         self._num_classes = int(num_classes)
         self._pool_size = int(pool_size)
 
-    @property
-    def num_classes(self):
-        return self._num_classes
-
-    @property
-    def image_shape(self):
-        return self._image_shape
-
-    @property
-    def name(self):
-        return "synthetic"
+    _name = "synthetic"
 
     exact_resume = True
 

@@ -26,10 +26,11 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from tfgan_fast.data import base
 from tfgan_fast.data import stream
 
 
-class PointCloud:
+class PointCloud(base.DataSource):
     """A fixed, seeded set of 2-D points served as `(points [B, 2], zeros [B])` batches.
 
     Args:

@@ -55,7 +55,7 @@ def _archive_names(urls: list[str]) -> list[str]:
 
 
 @gin.configurable
-class TFDSImages:
+class TFDSImages(base.DataSource):
     """A TFDS image classification set as `(images, labels)` batches.
 
     Args:
@@ -164,18 +164,6 @@ class TFDSImages:
                             f"offline, {manual_hint} (the checksum is verified).") from e
 
     @property
-    def num_classes(self) -> int:
-        return self._num_classes
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return self._image_shape
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def in_memory(self) -> bool:
         """Whether the split is served from memory (see `in_memory` above)."""
         if self._in_memory_choice is None:
@@ -225,19 +213,8 @@ class TFDSImages:
     def make(self, batch_size: int, seed: int = 0,
              input_context: tf.distribute.InputContext | None = None,
              repeat: bool = True, start_step: int = 0) -> tf.data.Dataset:
-        """Builds the input pipeline.
-
-        Args:
-            batch_size: per-replica batch size.
-            seed: fixes shuffling and augmentation.
-            input_context: this pipeline's replicas (from `distribute_datasets_from_function`).
-            repeat: repeat forever.
-            start_step: the iteration to begin at (a resumed run's): exact in memory, a
-                reshuffle seeded by `seed + start_step` when streamed.
-
-        Returns:
-            `(images float32 [batch_size, H, W, C] in [-1, 1], labels int32 [batch_size])`.
-        """
+        """See `DataSource.make`; `start_step` is exact in memory, a reshuffle seeded by
+        `seed + start_step` when streamed."""
         if self.in_memory:
             images, labels = self._load()
             return stream.build_indexed_pipeline(

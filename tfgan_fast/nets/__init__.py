@@ -13,7 +13,7 @@ from tfgan_fast.nets.layers import ProjectionHead
 from tfgan_fast.nets.layers import ResBlockDown
 from tfgan_fast.nets.layers import ResBlockUp
 from tfgan_fast.nets.layers import SelfAttention
-from tfgan_fast.nets.layers import SyncBatchNorm
+from tfgan_fast.nets.layers import FusedBatchNorm
 from tfgan_fast.nets.layers import UpsampleConv2D
 from tfgan_fast.nets.resnet import ResNetDiscriminator
 from tfgan_fast.nets.resnet import ResNetGenerator
@@ -46,7 +46,7 @@ __all__ = [
     "ResNetDiscriminator",
     "ResNetGenerator",
     "SelfAttention",
-    "SyncBatchNorm",
+    "FusedBatchNorm",
     "UpsampleConv2D",
     "MLPGenerator",
     "MLPDiscriminator",

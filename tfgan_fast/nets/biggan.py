@@ -35,20 +35,13 @@ def _init():
     return keras.initializers.Orthogonal()  # a fresh (differently seeded) instance per layer
 
 
-def _sn(layer, spectral_norm):
-    if spectral_norm:
-        return keras.layers.SpectralNormalization(layer, name=layer.name + "_sn",
-                                                  dtype=layer.dtype_policy)
-    return layer
-
-
 def _conv(filters, kernel_size, spectral_norm, name, cls=keras.layers.Conv2D):
-    return _sn(cls(filters, kernel_size, padding="same", kernel_initializer=_init(), name=name),
+    return layers.spectral_norm_if(cls(filters, kernel_size, padding="same", kernel_initializer=_init(), name=name),
                spectral_norm)
 
 
 def _dense(units, spectral_norm, name, use_bias=True, dtype=None):
-    return _sn(keras.layers.Dense(units, use_bias=use_bias, kernel_initializer=_init(),
+    return layers.spectral_norm_if(keras.layers.Dense(units, use_bias=use_bias, kernel_initializer=_init(),
                                   name=name, dtype=dtype), spectral_norm)
 
 
@@ -80,7 +73,7 @@ class BigGANConditionalBatchNorm(keras.layers.Layer):
 
     Args:
         spectral_norm: spectral norm on `W_g`, `W_b`.
-        momentum, epsilon: of the batch statistics (`layers.SyncBatchNorm`).
+        momentum, epsilon: of the batch statistics (`layers.FusedBatchNorm`).
         sync_bn: batch moments over all replicas.
         **kwargs: forwarded to `keras.layers.Layer`.
 
@@ -95,7 +88,7 @@ class BigGANConditionalBatchNorm(keras.layers.Layer):
 
     def build(self, inputs_shape, cond_shape=None):
         channels = inputs_shape[-1]
-        self.bn = layers.SyncBatchNorm(momentum=self.momentum, epsilon=self.epsilon, center=False,
+        self.bn = layers.FusedBatchNorm(momentum=self.momentum, epsilon=self.epsilon, center=False,
                                        scale=False, synchronized=self.sync_bn, name="bn")
         self.gain = _dense(channels, self.spectral_norm, "gain", use_bias=False)
         self.bias = _dense(channels, self.spectral_norm, "bias", use_bias=False)
@@ -370,7 +363,7 @@ class BigGANDeepGenerator(keras.Model):
             if attention_resolution and 4 * 2 ** (s + 1) == attention_resolution:
                 self._attention_after = s
                 self.attention = BigGANSelfAttention(spectral_norm, name="attention")
-        self.bn_out = layers.SyncBatchNorm(momentum=0.9, epsilon=1e-4, synchronized=sync_bn,
+        self.bn_out = layers.FusedBatchNorm(momentum=0.9, epsilon=1e-4, synchronized=sync_bn,
                                            name="bn_out")
         self.conv_out = _conv(channels, 3, spectral_norm, "conv_out")
         self.tanh = keras.layers.Activation("tanh", dtype="float32", name="tanh")

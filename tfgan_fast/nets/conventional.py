@@ -14,15 +14,12 @@ hidden convolutions and 1x1 for to/from-RGB are PGGAN's.
 import keras
 import tensorflow as tf
 
-from tfgan_fast.nets.dcgan import get_layers
-from tfgan_fast.nets.dcgan import num_doublings
-from tfgan_fast.nets.dcgan import set_layers
-from tfgan_fast.nets.mlp import check_int
-from tfgan_fast.nets.mlp import check_unconditional
-
-
-def _lrelu(x):
-    return tf.nn.leaky_relu(x, 0.2)
+from tfgan_fast.nets.layers import check_int
+from tfgan_fast.nets.layers import check_unconditional
+from tfgan_fast.nets.layers import get_layers
+from tfgan_fast.nets.layers import leaky_relu
+from tfgan_fast.nets.layers import num_doublings
+from tfgan_fast.nets.layers import set_layers
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
@@ -60,12 +57,12 @@ class ConventionalGenerator(keras.Model):
 
     def call(self, z, labels=None, training=None):
         del labels, training
-        h = _lrelu(tf.reshape(self.fc(z), [-1, 1, 1, self.width * 2 ** self.n]))
+        h = leaky_relu(tf.reshape(self.fc(z), [-1, 1, 1, self.width * 2 ** self.n]))
         layers = get_layers(self)
         for i, layer in enumerate(layers):
             if i >= 2 and i % 2 == 0:
                 h = self.upsample(h)
-            h = _lrelu(layer(h))
+            h = leaky_relu(layer(h))
         return tf.tanh(tf.cast(self.to_rgb(h), tf.float32))
 
     def get_config(self):
@@ -108,9 +105,9 @@ class ConventionalDiscriminator(keras.Model):
 
     def call(self, images, labels=None, training=None):
         del labels, training
-        h = _lrelu(self.from_rgb(images))
+        h = leaky_relu(self.from_rgb(images))
         for i, layer in enumerate(get_layers(self)):
-            h = _lrelu(layer(h))
+            h = leaky_relu(layer(h))
             if i % 2 == 1 and i < 2 * self.n:
                 h = self.pool(h)
         return {"logits": tf.cast(tf.squeeze(self.fc(self.flatten(h)), -1), tf.float32)}

@@ -12,29 +12,12 @@ Tao & Wang 2020 uses w = 64; other resolutions `4 * 2^n` use n up/down-sampling 
 import keras
 import tensorflow as tf
 
-from tfgan_fast.nets.mlp import check_int
-from tfgan_fast.nets.mlp import check_unconditional
-
-
-def num_doublings(who, resolution):
-    """n with `resolution = 4 * 2^n`, n >= 1; a ValueError naming `who` otherwise."""
-    check_int(f"{who}.resolution", resolution, minimum=8)
-    n = (resolution // 4).bit_length() - 1
-    if resolution != 4 * 2 ** n:
-        raise ValueError(f"{who}.resolution must be 4 * 2^n (8, 16, 32, 64, ...), got "
-                         f"{resolution}")
-    return n
-
-
-def set_layers(model, layers):
-    """Stores `layers` as named attributes (Keras 3 does not checkpoint plain lists)."""
-    model._layer_names = tuple(layer.name for layer in layers)
-    for layer in layers:
-        setattr(model, layer.name, layer)
-
-
-def get_layers(model):
-    return [getattr(model, name) for name in model._layer_names]
+from tfgan_fast.nets.layers import check_int
+from tfgan_fast.nets.layers import check_unconditional
+from tfgan_fast.nets.layers import get_layers
+from tfgan_fast.nets.layers import leaky_relu
+from tfgan_fast.nets.layers import num_doublings
+from tfgan_fast.nets.layers import set_layers
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
@@ -113,7 +96,7 @@ class DCGANDiscriminator(keras.Model):
         del labels, training
         h = images
         for layer in get_layers(self):
-            h = tf.nn.leaky_relu(layer(h), 0.2)
+            h = leaky_relu(layer(h))
         return {"logits": tf.cast(tf.squeeze(self.fc(self.flatten(h)), -1), tf.float32)}
 
     def get_config(self):

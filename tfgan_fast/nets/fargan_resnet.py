@@ -29,14 +29,11 @@ CIFAR (tables 7-8), w = 64: G fc 8w, stages (4, 2, 1, 1), 1 block; D in 1w, stag
 import keras
 import tensorflow as tf
 
-from tfgan_fast.nets.dcgan import get_layers
-from tfgan_fast.nets.dcgan import set_layers
-from tfgan_fast.nets.mlp import check_int
-from tfgan_fast.nets.mlp import check_unconditional
-
-
-def _lrelu(x):
-    return tf.nn.leaky_relu(x, 0.2)
+from tfgan_fast.nets.layers import check_int
+from tfgan_fast.nets.layers import check_unconditional
+from tfgan_fast.nets.layers import get_layers
+from tfgan_fast.nets.layers import leaky_relu
+from tfgan_fast.nets.layers import set_layers
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
@@ -65,7 +62,7 @@ class FARGANResBlock(keras.layers.Layer):
             self.shortcut.build(inputs_shape)
 
     def call(self, x):
-        dx = self.conv_1(_lrelu(self.conv_0(_lrelu(x))))
+        dx = self.conv_1(leaky_relu(self.conv_0(leaky_relu(x))))
         skip = self.shortcut(x) if self.learned_shortcut else x
         return skip + self.residual_scale * dx
 
@@ -134,7 +131,7 @@ class FARGANResNetGenerator(keras.Model):
             if i and i % self.blocks_per_stage == 0:
                 h = self.upsample(h)
             h = block(h)
-        return tf.tanh(tf.cast(self.conv_img(_lrelu(h)), tf.float32))
+        return tf.tanh(tf.cast(self.conv_img(leaky_relu(h)), tf.float32))
 
     def get_config(self):
         return {"resolution": self.resolution, "channels": self.channels, "width": self.width,
@@ -195,7 +192,7 @@ class FARGANResNetDiscriminator(keras.Model):
             stage, end_of_stage = divmod(i + 1, self.blocks_per_stage)
             if end_of_stage == 0 and stage <= self.num_pooled:
                 h = self.pool(h)
-        return {"logits": tf.cast(tf.squeeze(self.fc(_lrelu(self.flatten(h))), -1),
+        return {"logits": tf.cast(tf.squeeze(self.fc(leaky_relu(self.flatten(h))), -1),
                                   tf.float32)}
 
     def get_config(self):

@@ -25,7 +25,51 @@ def _linear_init():
     return keras.initializers.GlorotUniform()
 
 
-def _maybe_spectral_norm(layer, spectral_norm):
+# --- helpers shared by every network -------------------------------------------------------------
+
+def check_int(name, value, minimum=1):
+    """Raises a ValueError naming `name` unless `value` is an int >= `minimum`."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_unconditional(cls, num_classes):
+    """FARGAN's networks are label-free (Tao & Wang 2020): `num_classes` must be 0."""
+    if num_classes:
+        raise ValueError(f"{cls} is unconditional; got num_classes={num_classes} (bind "
+                         "run.unconditional = True for a labelled data set)")
+
+
+def num_doublings(who, resolution, base=4, minimum=1):
+    """k with `resolution = base * 2^k`, k >= `minimum`; a ValueError naming `who` otherwise."""
+    ok = isinstance(resolution, int) and resolution >= base * 2 ** minimum
+    k = (resolution // base).bit_length() - 1 if ok else 0
+    if not ok or base * 2 ** k != resolution:
+        examples = ", ".join(str(base * 2 ** i) for i in range(minimum, minimum + 4))
+        raise ValueError(f"{who}.resolution must be {base} * 2^n ({examples}, ...), got "
+                         f"{resolution!r}")
+    return k
+
+
+def leaky_relu(x):
+    """LeakyReLU with slope 0.2 (DCGAN's, and the FARGAN and BigGAN-deep networks')."""
+    return tf.nn.leaky_relu(x, 0.2)
+
+
+def set_layers(model, layer_list, attribute="_layer_names"):
+    """Stores `layer_list` as named attributes of `model` and their names in `attribute`
+    (Keras 3 does not track plain lists of layers for checkpoints)."""
+    setattr(model, attribute, tuple(layer.name for layer in layer_list))
+    for layer in layer_list:
+        setattr(model, layer.name, layer)
+
+
+def get_layers(model, attribute="_layer_names"):
+    """The layers `set_layers` stored, in order."""
+    return [getattr(model, name) for name in getattr(model, attribute)]
+
+
+def spectral_norm_if(layer, spectral_norm):
     """Wraps `layer` in Keras' `SpectralNormalization` (1 power iteration) when asked."""
     if spectral_norm:
         # The wrapper casts its output to its own input dtype: give it the wrapped layer's
@@ -50,7 +94,7 @@ def _num_replicas_in_sync():
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
-class SyncBatchNorm(keras.layers.BatchNormalization):
+class FusedBatchNorm(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization` with a fused single-replica training path.
 
     With `synchronized=True` the batch moments of a training call are all-reduced over the
@@ -187,7 +231,7 @@ class ConvAvgPool2D(_FixedConv3x3):
 
 
 def _batch_norm(synchronized, momentum, epsilon, center=True, scale=True, name=None):
-    return SyncBatchNorm(momentum=momentum, epsilon=epsilon, center=center, scale=scale,
+    return FusedBatchNorm(momentum=momentum, epsilon=epsilon, center=center, scale=scale,
                          synchronized=synchronized, name=name)
 
 
@@ -196,7 +240,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
     """Categorical conditional batch norm (de Vries et al. 2017; SNGAN's generator).
 
     `y = gamma[labels] * (x - mean) / sqrt(var + epsilon) + beta[labels]`, where the batch
-    statistics come from a `SyncBatchNorm(center=False, scale=False)` (global-batch moments under
+    statistics come from a `FusedBatchNorm(center=False, scale=False)` (global-batch moments under
     a multi-replica strategy) and `gamma`, `beta` are two `Embedding(num_classes, C)` tables
     initialised to 1 and 0.
 
@@ -263,7 +307,7 @@ class ResBlockUp(keras.layers.Layer):
     computed by one `UpsampleConv2D` when upsampling.
     Shortcut: [Up x2 nearest] -> Conv1x1, or the identity when `learnable_shortcut="auto"`,
     the channels do not change and there is no upsampling. BN is `ConditionalBatchNorm` when
-    `num_classes > 0`, else a plain `SyncBatchNorm` with scale and offset. All convolutions have
+    `num_classes > 0`, else a plain `FusedBatchNorm` with scale and offset. All convolutions have
     biases.
 
     Args:
@@ -314,16 +358,16 @@ class ResBlockUp(keras.layers.Layer):
         self.bn1 = self._norm("bn1")
         self.bn2 = self._norm("bn2")
         conv1_cls = UpsampleConv2D if self.upsample else keras.layers.Conv2D
-        self.conv1 = _maybe_spectral_norm(
+        self.conv1 = spectral_norm_if(
             conv1_cls(self.filters, 3, padding="same", kernel_initializer=_residual_init(),
                       name="conv1"), self.spectral_norm)
-        self.conv2 = _maybe_spectral_norm(
+        self.conv2 = spectral_norm_if(
             keras.layers.Conv2D(self.filters, 3, padding="same",
                                 kernel_initializer=_residual_init(), name="conv2"),
             self.spectral_norm)
         self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
         if self.has_shortcut_conv:
-            self.conv_sc = _maybe_spectral_norm(
+            self.conv_sc = spectral_norm_if(
                 keras.layers.Conv2D(self.filters, 1, kernel_initializer=_linear_init(),
                                     name="conv_sc"), self.spectral_norm)
 
@@ -414,7 +458,7 @@ class ResBlockDown(keras.layers.Layer):
     def _conv(self, kernel_size, initializer, name, cls=keras.layers.Conv2D, filters=None):
         conv = cls(filters or self.filters, kernel_size, padding="same",
                    kernel_initializer=initializer, name=name)
-        return _maybe_spectral_norm(conv, self.spectral_norm)
+        return spectral_norm_if(conv, self.spectral_norm)
 
     def build(self, inputs_shape):
         in_channels = inputs_shape[-1]
@@ -504,7 +548,7 @@ class SelfAttention(keras.layers.Layer):
                                  f"{tuple(inputs_shape)}.")
 
         def conv(filters, name):
-            return _maybe_spectral_norm(
+            return spectral_norm_if(
                 keras.layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=_linear_init(),
                                     name=name, dtype=self.dtype_policy), self.spectral_norm)
 
@@ -574,7 +618,7 @@ class ACHead(keras.layers.Layer):
 
     def build(self, features_shape):
         def dense(units, name):
-            return _maybe_spectral_norm(
+            return spectral_norm_if(
                 keras.layers.Dense(units, kernel_initializer=_linear_init(), name=name,
                                    dtype=self.dtype_policy), self.spectral_norm)
 
@@ -627,10 +671,10 @@ class ProjectionHead(keras.layers.Layer):
 
     def build(self, features_shape, labels_shape=None):
         features = features_shape[-1]
-        self.psi = _maybe_spectral_norm(
+        self.psi = spectral_norm_if(
             keras.layers.Dense(1, kernel_initializer=_linear_init(), name="psi",
                                dtype=self.dtype_policy), self.spectral_norm)
-        self.embed = _maybe_spectral_norm(
+        self.embed = spectral_norm_if(
             keras.layers.Dense(features, use_bias=False, kernel_initializer=_linear_init(),
                                name="embed", dtype=self.dtype_policy), self.spectral_norm)
         self.psi.build((None, features))

@@ -12,18 +12,10 @@ channels]`.
 import keras
 import tensorflow as tf
 
-
-def check_int(name, value, minimum=1):
-    """Raises a ValueError naming `name` unless `value` is an int >= `minimum`."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def check_unconditional(cls, num_classes):
-    """FARGAN's networks are label-free (Tao & Wang 2020): `num_classes` must be 0."""
-    if num_classes:
-        raise ValueError(f"{cls} is unconditional; got num_classes={num_classes} (bind "
-                         "run.unconditional = True for a labelled data set)")
+from tfgan_fast.nets.layers import check_int
+from tfgan_fast.nets.layers import check_unconditional
+from tfgan_fast.nets.layers import get_layers
+from tfgan_fast.nets.layers import set_layers
 
 
 def dense(units, fan_in, torch_init, name, activation=None):
@@ -45,13 +37,8 @@ def dense(units, fan_in, torch_init, name, activation=None):
 
 
 def _hidden_layers(model, fan_in, width, depth, torch_init):
-    names = []
-    for i in range(depth):
-        name = f"dense{i + 1}"
-        setattr(model, name, dense(width, fan_in if i == 0 else width, torch_init, name,
-                                   activation="relu"))
-        names.append(name)
-    model._hidden_names = tuple(names)
+    set_layers(model, [dense(width, fan_in if i == 0 else width, torch_init, f"dense{i + 1}",
+                             activation="relu") for i in range(depth)], "_hidden_names")
 
 
 @keras.saving.register_keras_serializable(package="tfgan_fast")
@@ -93,8 +80,8 @@ class MLPGenerator(keras.Model):
     def call(self, z, labels=None, training=None):
         del labels, training
         h = z
-        for name in self._hidden_names:
-            h = getattr(self, name)(h)
+        for layer in get_layers(self, "_hidden_names"):
+            h = layer(h)
         x = tf.cast(self.out(h), tf.float32)
         if self.resolution is None:
             return x
@@ -138,8 +125,8 @@ class MLPDiscriminator(keras.Model):
     def call(self, x, labels=None, training=None):
         del labels, training
         h = self.flatten(x)
-        for name in self._hidden_names:
-            h = getattr(self, name)(h)
+        for layer in get_layers(self, "_hidden_names"):
+            h = layer(h)
         return {"logits": tf.cast(tf.squeeze(self.out(h), -1), tf.float32)}
 
     def get_config(self):

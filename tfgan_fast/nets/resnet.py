@@ -147,7 +147,7 @@ class ResNetGenerator(keras.Model):
         self._bottom_channels = width * multipliers[0]
         self._attention_index = attention_index
 
-        self.dense = layers._maybe_spectral_norm(
+        self.dense = layers.spectral_norm_if(
             keras.layers.Dense(bottom_width * bottom_width * self._bottom_channels,
                                kernel_initializer="glorot_uniform", name="dense"), spectral_norm)
         _set_blocks(self, [layers.ResBlockUp(width * multipliers[i + 1], num_classes=num_classes,
@@ -156,9 +156,9 @@ class ResNetGenerator(keras.Model):
                            for i in range(num_up)])
         if attention_index is not None:
             self.attention = layers.SelfAttention(spectral_norm=spectral_norm, name="attention")
-        self.bn = layers.SyncBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
+        self.bn = layers.FusedBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
                                        name="bn")
-        self.conv_out = layers._maybe_spectral_norm(
+        self.conv_out = layers.spectral_norm_if(
             keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="glorot_uniform",
                                 name="conv_out"), spectral_norm)
         # float32 output under mixed precision: losses and image metrics expect it.
@@ -311,7 +311,7 @@ class ResNetDiscriminator(keras.Model):
             self.head_layer = layers.ProjectionHead(num_classes, spectral_norm=spectral_norm,
                                                     dtype="float32", name="projection_head")
         else:
-            self.head_layer = layers._maybe_spectral_norm(
+            self.head_layer = layers.spectral_norm_if(
                 keras.layers.Dense(1, kernel_initializer="glorot_uniform", dtype="float32",
                                    name="adv"), spectral_norm)
 

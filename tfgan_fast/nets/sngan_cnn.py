@@ -18,23 +18,6 @@ import tensorflow as tf
 from tfgan_fast.nets import layers
 
 
-def _num_halvings(name, resolution, bottom_width):
-    ok = (isinstance(resolution, int) and resolution > bottom_width
-          and resolution % bottom_width == 0)
-    k = (resolution // bottom_width).bit_length() - 1 if ok else 0
-    if not ok or bottom_width * 2 ** k != resolution:
-        raise ValueError(f"{name}: resolution={resolution!r} must be bottom_width * 2^k with "
-                         f"k >= 1 (bottom_width={bottom_width}).")
-    return k
-
-
-def _sn(layer, spectral_norm):
-    if spectral_norm:
-        return keras.layers.SpectralNormalization(layer, name=layer.name + "_sn",
-                                                  dtype=layer.dtype_policy)
-    return layer
-
-
 @keras.saving.register_keras_serializable(package="tfgan_fast")
 class SNGANCNNGenerator(keras.Model):
     """SN-GAN standard-CNN generator (Miyato et al. 2018, Table 3a).
@@ -60,7 +43,7 @@ class SNGANCNNGenerator(keras.Model):
     def __init__(self, resolution=32, channels=3, width=512, z_dim=128, num_classes=0,
                  conditional=False, bottom_width=4, sync_bn=True, **kwargs):
         super().__init__(**kwargs)
-        num_up = _num_halvings("SNGANCNNGenerator", resolution, bottom_width)
+        num_up = layers.num_doublings("SNGANCNNGenerator", resolution, base=bottom_width)
         if conditional and num_classes < 1:
             raise ValueError(f"SNGANCNNGenerator: conditional=True needs num_classes >= 1, "
                              f"got {num_classes}.")
@@ -74,7 +57,7 @@ class SNGANCNNGenerator(keras.Model):
         def norm(name):
             if conditional:
                 return layers.ConditionalBatchNorm(num_classes, synchronized=sync_bn, name=name)
-            return layers.SyncBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
+            return layers.FusedBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
                                         name=name)
 
         self.dense = keras.layers.Dense(bottom_width * bottom_width * width, name="dense")
@@ -137,7 +120,7 @@ class SNGANCNNDiscriminator(keras.Model):
     def __init__(self, resolution=32, channels=3, width=64, num_classes=0, conditional=False,
                  spectral_norm=True, leaky_slope=0.1, bottom_width=4, **kwargs):
         super().__init__(**kwargs)
-        num_down = _num_halvings("SNGANCNNDiscriminator", resolution, bottom_width)
+        num_down = layers.num_doublings("SNGANCNNDiscriminator", resolution, base=bottom_width)
         if conditional and num_classes < 1:
             raise ValueError(f"SNGANCNNDiscriminator: conditional=True needs num_classes >= 1, "
                              f"got {num_classes}.")
@@ -148,11 +131,11 @@ class SNGANCNNDiscriminator(keras.Model):
         self._num_convs = 2 * num_down + 1
         for i in range(num_down):
             filters = width * 2 ** i
-            setattr(self, f"conv{2 * i + 1}", _sn(keras.layers.Conv2D(
+            setattr(self, f"conv{2 * i + 1}", layers.spectral_norm_if(keras.layers.Conv2D(
                 filters, 3, padding="same", name=f"conv{2 * i + 1}"), spectral_norm))
-            setattr(self, f"conv{2 * i + 2}", _sn(keras.layers.Conv2D(
+            setattr(self, f"conv{2 * i + 2}", layers.spectral_norm_if(keras.layers.Conv2D(
                 filters, 4, strides=2, padding="same", name=f"conv{2 * i + 2}"), spectral_norm))
-        setattr(self, f"conv{2 * num_down + 1}", _sn(keras.layers.Conv2D(
+        setattr(self, f"conv{2 * num_down + 1}", layers.spectral_norm_if(keras.layers.Conv2D(
             width * 2 ** num_down, 3, padding="same", name=f"conv{2 * num_down + 1}"),
             spectral_norm))
         self.flatten = keras.layers.Flatten(name="flatten")
@@ -160,7 +143,7 @@ class SNGANCNNDiscriminator(keras.Model):
             self.head = layers.ProjectionHead(num_classes, spectral_norm=spectral_norm,
                                               dtype="float32", name="projection_head")
         else:
-            self.head = _sn(keras.layers.Dense(1, dtype="float32", name="adv"), spectral_norm)
+            self.head = layers.spectral_norm_if(keras.layers.Dense(1, dtype="float32", name="adv"), spectral_norm)
 
     def call(self, images, labels=None, training=None):
         h = images
