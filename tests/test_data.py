@@ -123,6 +123,19 @@ class FashionMNISTTest(tf.test.TestCase):
         np.testing.assert_array_equal(x[:, border, 0], -1.0)
         self.assertAllClose(x[:, 2:30, 2:30, 0], images / 127.5 - 1.0, atol=1e-6)
 
+    def test_fraction_keeps_the_first_examples_of_each_class(self):
+        labels = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 2], np.uint8)
+        images = np.arange(10, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+        tmp = _write_fake_fashion(self.get_temp_dir(), images, labels)
+        source = data.FashionMNIST(data_dir=tmp, augment=False, shuffle=False, fraction=0.4)
+        # round(0.4 * 5) = 2 of classes 0 and 1, max(1, round(0.4)) = 1 of class 2, file order.
+        self.assertEqual((source.num_examples, source.name), (5, "fashion_mnist[0.4]"))
+        x, y = next(iter(source.make(5, repeat=False)))
+        np.testing.assert_array_equal(y, [0, 1, 0, 1, 2])
+        self.assertAllClose(x[:, 16, 16, 0], np.array([0, 1, 2, 3, 9]) / 127.5 - 1.0)
+        with self.assertRaisesRegex(ValueError, "fraction must lie in \\(0, 1\\], got 0"):
+            data.FashionMNIST(data_dir=tmp, fraction=0)
+
     def test_resize_resolution_and_augmented_range(self):
         tmp = _write_fake_fashion(self.get_temp_dir(), _id_images(4), np.arange(4))
         source = data.FashionMNIST(data_dir=tmp, resolution=16, augment=True, shuffle=False)

@@ -33,6 +33,13 @@ def _build(gin_files, params=()):
 
 class GinFilesTest(tf.test.TestCase):
 
+    def test_includes_resolve_without_error_logs(self):
+        # Nested includes (fmnist/..., base/..., eval/...) resolve against gin/ first: a search
+        # path after the working directory makes gin log "Path not found" for each of them.
+        with self.assertNoLogs(level="ERROR"):  # gin logs through the root logger
+            config.parse([os.path.join(ROOT, "gin/fmnist/small_data_diffaugment.gin")],
+                         finalize=False)
+
     def test_there_are_configs(self):
         names = {os.path.basename(p) for p in TOP_LEVEL}
         self.assertContainsSubset({"quickstart.gin", "fastgan_cifar.gin",

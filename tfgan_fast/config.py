@@ -14,6 +14,7 @@ import gin
 # pylint: disable=unused-import
 from tfgan_fast import algorithms  # noqa: F401
 from tfgan_fast import data  # noqa: F401
+from tfgan_fast import diffaugment  # noqa: F401
 from tfgan_fast import distribute  # noqa: F401
 from tfgan_fast import ema  # noqa: F401
 from tfgan_fast import eval as eval_lib  # noqa: F401
@@ -65,14 +66,16 @@ def hint(message):
     return ""
 
 
-_SEARCH_PATHS = []
-
-
 def _add_search_path():
-    """Adds the shipped configs to gin's search path, once per process."""
-    if GIN_DIR not in _SEARCH_PATHS:
-        gin.add_config_file_search_path(GIN_DIR)
-        _SEARCH_PATHS.append(GIN_DIR)
+    """Puts the shipped configs FIRST on gin's search path, once per process.
+
+    Not gin's public `add_config_file_search_path`: it appends after the working directory,
+    and gin's resource reader logs an error ("Path not found: base/fastgan.gin") for every
+    prefix it tries in vain, so every include would print one; ours must come first.
+    """
+    prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+    if GIN_DIR not in prefixes:
+        prefixes.insert(0, GIN_DIR)
 
 
 def parse(gin_files=(), gin_params=(), finalize=True):
@@ -83,8 +86,8 @@ def parse(gin_files=(), gin_params=(), finalize=True):
             tell, what was probably meant.
     """
     gin.clear_config()
-    # `include 'base/x.gin'` resolves against the working directory, then against gin/; the
-    # files named on the command line are made absolute here, so they never need the search path.
+    # `include 'base/x.gin'` resolves against gin/ before the working directory; the files
+    # named on the command line are made absolute here, so they never need the search path.
     _add_search_path()
     gin_files = [os.path.abspath(f) if os.path.exists(f) else f for f in gin_files]
     try:

@@ -22,6 +22,8 @@ class Salt(enum.IntEnum):
     G_LATENTS = 3           # z of the G step
     G_LABELS = 4            # y of the G step
     ATTACK_INIT = 5         # PGD's random start (RobGAN)
+    D_AUGMENT = 6           # DiffAugment's parameters, D step
+    G_AUGMENT = 7           # the same, G step
     INTERPOLATION = 9       # interpolation coefficients of a gradient penalty
     D_LATENT_MASK = 11      # LOGAN's mask of optimised latent dimensions, D step
     G_LATENT_MASK = 12      # the same, G step

@@ -65,6 +65,11 @@ class GANTrainer(keras.Model):
             `"separate"`: FastGAN paper Alg. 1 read literally, a step on `L_D^r` (whose backward
             pass also gives the input gradient), then `L_D^f`'s gradient at the updated weights
             and a second step.
+        augment: None or `@DiffAugment()` (`tfgan_fast.diffaugment`, Zhao et al. 2020): every
+            image D sees in the D and G updates, real and fake, is transformed first (FastGAN's
+            perturbation is added to the raw reals, then augmented; a penalty's gradient is
+            taken at the augmented points; PGD's attack, fake-as-real scoring and LOGAN's
+            latent step see the images unaugmented).
         update_order: `"alternating"` (default): D steps, then a G step on fresh latents, as
             DeepMind's later LOGAN code and every other method here; `"simultaneous"`: LOGAN
             paper Alg. 1 read literally, `L_D` and `L_G` from ONE batch of (optimized) latents
@@ -77,7 +82,7 @@ class GANTrainer(keras.Model):
     def __init__(self, generator, discriminator, z_dim, num_classes, n_disc=1, seed=0,
                  latent_sampler=normal_latents, loss=None, real_transform=None, d_replays=1,
                  latent_transform=None, batch=None, penalty=None, replay_update="joint",
-                 update_order="alternating", **kwargs):
+                 update_order="alternating", augment=None, **kwargs):
         super().__init__(**kwargs)
         if n_disc < 1:
             raise ValueError(f"n_disc must be >= 1, got {n_disc}")
@@ -105,6 +110,7 @@ class GANTrainer(keras.Model):
         self.penalty = penalty
         self.replay_update = replay_update
         self.update_order = update_order
+        self.augment = augment
         for part in (self.real_transform, self.latent_transform):
             if part is not None:
                 part.check(self)
@@ -176,7 +182,8 @@ class GANTrainer(keras.Model):
                 "latents: as sampled",
                 f"batch: {self.batch!r}",
                 f"penalty: {self.penalty!r}" if self.penalty else "penalty: none",
-                f"updates: {self.update_order}, replays {self.replay_update}"]
+                f"updates: {self.update_order}, replays {self.replay_update}",
+                f"augment: {self.augment!r}" if self.augment else "augment: none"]
 
     # --- set-up ---------------------------------------------------------------------------
 
@@ -439,20 +446,21 @@ class GANTrainer(keras.Model):
             if input_gradient:
                 tape.watch(real_inputs)
             fb = fake_batch() if callable(fake_batch) else fake_batch
-            positives, positive_labels = self._positives(real_inputs, real_labels, fb)
+            positives, positive_labels, fakes = self._positives(real_inputs, real_labels, fb,
+                                                                rng)
             if self.penalty is None:
                 labels = None
                 if positive_labels is not None and fb.labels is not None:
                     labels = tf.concat([positive_labels, fb.labels], axis=0)
-                outputs = self.discriminator(tf.concat([positives, fb.fakes], axis=0), labels,
+                outputs = self.discriminator(tf.concat([positives, fakes], axis=0), labels,
                                              training=True)
                 p = positives.shape[0]
                 pos_out = {k: v[:p] for k, v in outputs.items()}
                 fake_out = {k: v[p:] for k, v in outputs.items()}
                 grad_penalty = None
             else:
-                grad_penalty, pos_out, fake_out = self._penalty(positives, positive_labels, fb,
-                                                                rng)
+                grad_penalty, pos_out, fake_out = self._penalty(positives, positive_labels,
+                                                                fakes, fb.labels, rng)
             if self.pairwise:  # RpGAN: one term per (real, fake) pair
                 real_loss, real_parts = self.loss.d_pair(pos_out, fake_out, positive_labels,
                                                          fb.labels)
@@ -474,27 +482,39 @@ class GANTrainer(keras.Model):
         # L_D^f does not depend on the reals, so this is dL_D^r / d real_inputs.
         return logs, (grads[-1] if input_gradient else None)
 
-    def _positives(self, real_inputs, real_labels, fb):
-        """D's positives (reals, then the fakes counted as real) and their labels."""
+    def _augmented(self, positives, fakes, rng, step):
+        """`(T(positives), T(fakes))` with `augment`, each batch its own draws; unchanged
+        without."""
+        if self.augment is None:
+            return positives, fakes
+        seed = rng.seed(Salt.D_AUGMENT if step == "discriminator" else Salt.G_AUGMENT)
+        fold = tf.random.experimental.stateless_fold_in
+        return (None if positives is None else self.augment(positives, fold(seed, 0)),
+                self.augment(fakes, fold(seed, 1)))
+
+    def _positives(self, real_inputs, real_labels, fb, rng):
+        """What D sees: its positives (reals, then the fakes counted as real), their labels,
+        and the fakes, augmented with `augment`."""
         positives = tf.cast(real_inputs, fb.fakes.dtype)
         labels = None if real_labels is None else tf.cast(real_labels, tf.int32)
         if fb.far is not None:
             positives = tf.concat([positives, fb.far], axis=0)
             if labels is not None and fb.far_labels is not None:
                 labels = tf.concat([labels, fb.far_labels], axis=0)
-        return positives, labels
+        positives, fakes = self._augmented(positives, fb.fakes, rng, "discriminator")
+        return positives, labels, fakes
 
-    def _penalty(self, positives, positive_labels, fb, rng, fakes_pass=True):
+    def _penalty(self, positives, positive_labels, fakes, fake_labels, rng, fakes_pass=True):
         """`(per-example penalty, D's outputs on the positives, on the fakes)`: the penalty's
         pass gives the first two (and the third for `R1R2Penalty`); else, with `fakes_pass`, a
         second call of D on the fakes."""
         result = self.penalty(lambda x, y: self.discriminator(x, y, training=True), positives,
-                              positive_labels, fb.fakes, fb.labels, rng.seed(Salt.INTERPOLATION))
+                              positive_labels, fakes, fake_labels, rng.seed(Salt.INTERPOLATION))
         grad_penalty, pos_out = result[0], result[1]
         fake_out = result[2] if len(result) > 2 else None
         if fake_out is None and fakes_pass:
             fake_out = {k: tf.cast(v, tf.float32) for k, v in
-                        self.discriminator(fb.fakes, fb.labels, training=True).items()}
+                        self.discriminator(fakes, fake_labels, training=True).items()}
         return grad_penalty, pos_out, fake_out
 
     def _separate_update(self, real_inputs, real_labels, fb, rng, input_gradient):
@@ -505,13 +525,14 @@ class GANTrainer(keras.Model):
         with tf.GradientTape() as tape:
             if input_gradient:
                 tape.watch(real_inputs)
-            positives, positive_labels = self._positives(real_inputs, real_labels, fb)
+            positives, positive_labels, fakes = self._positives(real_inputs, real_labels, fb,
+                                                                rng)
             grad_penalty = None
             if self.penalty is None:
                 pos_out = self.discriminator(positives, positive_labels, training=True)
             else:
-                grad_penalty, pos_out, _ = self._penalty(positives, positive_labels, fb, rng,
-                                                         fakes_pass=False)
+                grad_penalty, pos_out, _ = self._penalty(positives, positive_labels, fakes,
+                                                         fb.labels, rng, fakes_pass=False)
             real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
             total = distribute.replica_loss(real_loss)
             if grad_penalty is not None:
@@ -519,7 +540,7 @@ class GANTrainer(keras.Model):
         grads = tape.gradient(total, variables + ([real_inputs] if input_gradient else []))
         self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
         with tf.GradientTape() as tape:
-            fake_out = self.discriminator(fb.fakes, fb.labels, training=True)
+            fake_out = self.discriminator(fakes, fb.labels, training=True)
             fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
             fake_total = fake_loss if fb.latent_penalty is None else fake_loss + fb.latent_penalty
             total = distribute.replica_loss(fake_total)
@@ -540,7 +561,7 @@ class GANTrainer(keras.Model):
             z, labels, latent_penalty = self.step_latents(batch, "discriminator", rng)
             fakes = self.generator(z, labels, training=True)
             fb = FakeBatch(fakes, labels, latent_penalty, None, None, {})
-            positives, positive_labels = self._positives(real_images, real_labels, fb)
+            positives, positive_labels, fakes = self._positives(real_images, real_labels, fb, rng)
             both = None
             if positive_labels is not None and labels is not None:
                 both = tf.concat([positive_labels, labels], axis=0)
@@ -599,13 +620,14 @@ class GANTrainer(keras.Model):
         with tf.GradientTape() as tape:
             z, labels, penalty = self.step_latents(m, "generator", rng)
             fakes = self.generator(z, labels, training=True)
+            reals = None if real_images is None else tf.cast(real_images, fakes.dtype)
+            reals, fakes = self._augmented(reals, fakes, rng, "generator")
             if self.pairwise:
                 both = None
                 if real_labels is not None and labels is not None:
                     both = tf.concat([tf.cast(real_labels, tf.int32), labels], axis=0)
-                outputs = self.discriminator(
-                    tf.concat([tf.cast(real_images, fakes.dtype), fakes], axis=0), both,
-                    training=True)
+                outputs = self.discriminator(tf.concat([reals, fakes], axis=0), both,
+                                             training=True)
                 real_out = {k: v[:m] for k, v in outputs.items()}
                 fake_out = {k: v[m:] for k, v in outputs.items()}
                 per_example, parts = self.loss.g_pair(real_out, fake_out, labels)

@@ -87,13 +87,30 @@ def load_fashion_mnist(data_dir: str | None, split: str) -> tuple[np.ndarray, np
     return images, labels
 
 
+def class_balanced_subset(images, labels, fraction):
+    """The first `round(fraction * n_c)` examples of each class `c`, in file order (a fixed,
+    class-balanced subset, for small-data experiments)."""
+    keep = np.zeros(len(labels), bool)
+    for c in np.unique(labels):
+        where = np.flatnonzero(labels == c)
+        keep[where[:max(1, int(round(fraction * len(where))))]] = True
+    return images[keep], labels[keep]
+
+
 class _IDXImages(base.DataSource):
     """Grey-scale IDX image classification data held in memory (shared by the gin classes)."""
 
     exact_resume = True
 
-    def __init__(self, data_dir, split, resolution, augment, shuffle, name):
+    def __init__(self, data_dir, split, resolution, augment, shuffle, name, fraction=1.0):
         self._images, self._labels = load_fashion_mnist(data_dir, split)
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"{type(self).__name__}.fraction must lie in (0, 1], got "
+                             f"{fraction!r}")
+        if fraction < 1.0:
+            self._images, self._labels = class_balanced_subset(self._images, self._labels,
+                                                               fraction)
+            name = f"{name}[{fraction:g}]"
         self._native = self._images.shape[1]
         if self._images.shape[1] != self._images.shape[2]:
             raise DataError(f"expected square images, got {self._images.shape[1:]}")
@@ -154,11 +171,15 @@ class FashionMNIST(_IDXImages):
         resolution: output size; 32 pads 28 -> 32 with the background, other sizes resize.
         augment: FastGAN flip + random resized crop.
         shuffle: a fresh permutation of the whole set every epoch; False reads it in order.
+        fraction: train on this fraction of the split, the first examples of each class
+            (`class_balanced_subset`; e.g. 0.1 for DiffAugment's small-data setting); the
+            source is then named `fashion_mnist[0.1]`.
     """
 
     def __init__(self, data_dir: str | None = None, split: str = "train", resolution: int = 32,
-                 augment: bool = True, shuffle: bool = True):
-        super().__init__(data_dir, split, resolution, augment, shuffle, "fashion_mnist")
+                 augment: bool = True, shuffle: bool = True, fraction: float = 1.0):
+        super().__init__(data_dir, split, resolution, augment, shuffle, "fashion_mnist",
+                         fraction)
 
 
 @gin.configurable
