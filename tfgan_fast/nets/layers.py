@@ -46,7 +46,8 @@ def num_doublings(who, resolution, base=4, minimum=1):
     k = (resolution // base).bit_length() - 1 if ok else 0
     if not ok or base * 2 ** k != resolution:
         examples = ", ".join(str(base * 2 ** i) for i in range(minimum, minimum + 4))
-        raise ValueError(f"{who}.resolution must be {base} * 2^n ({examples}, ...), got "
+        form = "a power of two" if base == 1 else f"{base} * 2^n"
+        raise ValueError(f"{who}.resolution must be {form} ({examples}, ...), got "
                          f"{resolution!r}")
     return k
 

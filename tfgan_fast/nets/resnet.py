@@ -20,15 +20,6 @@ from tfgan_fast.nets import layers
 _HEADS = ("ac", "projection", "none")
 
 
-def _log2_exact(value):
-    """`log2(value)` if `value` is a positive integer power of two, else None."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        return None
-    if value & (value - 1):
-        return None
-    return value.bit_length() - 1
-
-
 def _check_multipliers(owner, channel_multipliers, expected_length, why):
     """Returns `channel_multipliers` as a tuple of positive ints of `expected_length`."""
     values = tuple(channel_multipliers)
@@ -117,13 +108,8 @@ class ResNetGenerator(keras.Model):
                  bottom_width=4, sync_bn=True, channel_multipliers=None, attention_resolution=0,
                  spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
-        num_up = None
-        if (isinstance(resolution, int) and isinstance(bottom_width, int) and bottom_width > 0
-                and resolution % bottom_width == 0):
-            num_up = _log2_exact(resolution // bottom_width)
-        if not num_up:
-            raise ValueError(f"ResNetGenerator: resolution={resolution!r} must be "
-                             f"bottom_width * 2^k with k >= 1 (bottom_width={bottom_width}).")
+        layers.check_int("ResNetGenerator.bottom_width", bottom_width)
+        num_up = layers.num_doublings("ResNetGenerator", resolution, base=bottom_width)
         if channel_multipliers is None:
             multipliers = (1,) * (num_up + 1)
         else:
@@ -253,10 +239,7 @@ class ResNetDiscriminator(keras.Model):
                  spectral_norm=False, learnable_shortcut="always", channel_multipliers=None,
                  attention_resolution=0, downsample_last=False, **kwargs):
         super().__init__(**kwargs)
-        log2_res = _log2_exact(resolution)
-        if log2_res is None or resolution < 16:
-            raise ValueError(f"ResNetDiscriminator: resolution={resolution!r} must be a power of "
-                             "two >= 16.")
+        log2_res = layers.num_doublings("ResNetDiscriminator", resolution, base=1, minimum=4)
         if head not in _HEADS:
             raise ValueError(f"ResNetDiscriminator: head must be one of {_HEADS}, got {head!r}.")
         if head != "none" and num_classes < 1:
