@@ -90,6 +90,19 @@ class TransformTest(tf.test.TestCase):
             augment(tf.zeros([4, 2]), SEED)
 
 
+class SmallDataGinTest(tf.test.TestCase):
+
+    def test_the_ten_percent_pair(self):
+        import os  # pylint: disable=import-outside-toplevel
+        from tests.test_gin_configs import ROOT, _build  # pylint: disable=import-outside-toplevel
+        for name, augmented in (("small_data", False), ("small_data_diffaugment", True)):
+            exp = _build([os.path.join(ROOT, "gin", "fmnist", f"{name}.gin")])
+            self.assertEqual((exp.data.name, exp.data.num_examples, exp.train_steps),
+                             ("fashion_mnist[0.1]", 6000, 3000))
+            self.assertEqual(repr(exp.trainer.augment),
+                             "DiffAugment(color,translation,cutout)" if augmented else "None")
+
+
 class Negate:
     """A deterministic stand-in augmentation, `T(x) = -x`, that records its calls."""
 
