@@ -273,7 +273,7 @@ class NetworksTest(tf.test.TestCase):
                   + 16 * 256 * 256 + 9 * 256 * 512 + 64 * 2 + 128 * 2 + 256 * 2 + 512
                   + 4 * 4 * 512 + 1)
         self.assertEqual(count(d), want_d)
-        with self.assertRaisesRegex(ValueError, "resolution=30"):
+        with self.assertRaisesRegex(ValueError, "resolution must be .*, got 30$"):
             SNGANCNNGenerator(resolution=30)
 
     def test_one_logan_step_sngan_cnn(self):
