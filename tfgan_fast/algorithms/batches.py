@@ -49,11 +49,6 @@ class StandardBatch:
         fake-as-real candidates."""
         return local_batch, 0, local_batch, 0
 
-    def select(self, trainer, candidates, candidate_labels, n0):
-        """The fakes counted as real, their labels, and logs (none here)."""
-        del trainer, candidate_labels, n0
-        return candidates, None, {}
-
 
 class FakeAsReal:
     """Fake-as-real (Tao & Wang 2020, Alg. 1, eq. 10).
