@@ -57,7 +57,7 @@ flags.DEFINE_list("steps_per_execution", ["config"], "run.steps_per_execution va
 flags.DEFINE_list("image_shape", ["32", "32", "3"], "H,W,C of the synthetic images.")
 flags.DEFINE_integer("num_classes", 10, "Classes of the synthetic data.")
 flags.DEFINE_bool("breakdown", False, "Also time the parts of one iteration.")
-flags.DEFINE_bool("reference", True, "Also time a minimal hand-written FastGAN iteration on "
+flags.DEFINE_bool("reference", True, "Also time a minimal hand-written iteration of the method on "
                   "the same nets (the trainer's overhead is the difference).")
 flags.DEFINE_bool("real_data", False, "Use the configured data set instead of synthetic "
                   "images (it must be available).")
@@ -98,8 +98,15 @@ def _time_fn(fn, n, warmup=2):
 
 
 def _reference_iteration(trainer, batches, xla):
-    """A minimal hand-written FastGAN iteration on the same nets: no Keras `fit`, no callbacks,
-    no logged metrics. The trainer's overhead is its time minus this one.
+    """`fn()` running a minimal hand-written iteration of the trainer's method on the same nets:
+    no Keras `fit`, no callbacks, no logged metrics, no seeded random streams (None for other
+    compositions). The trainer's overhead is its time minus this one's.
+
+    It covers the presets `benchmark_speed` compares: SNGAN / SNGAN(AC) (`StandardGAN`,
+    `n_disc` D steps on fresh fakes), FastGAN (`free_steps` replays of one fake batch with the
+    persistent perturbation), RobGAN (`pgd_steps` PGD steps on the reals per D step) and LOGAN
+    (one latent step in the D and the G step, D's and G's gradients through it). The loss is
+    written out from the configured family (hinge or non-saturating) and class weights.
 
     It takes its batches from the same data iterator as the trainer, as arguments: a batch
     captured as a graph constant runs markedly faster on CPU (measured 2.6 s vs 3.4 s per
@@ -107,45 +114,138 @@ def _reference_iteration(trainer, batches, xla):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+    from tfgan_fast import losses  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import real_inputs  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast.algorithms import batches as batches_lib  # pylint: disable=import-outside-toplevel
+
+    if (trainer.penalty is not None or trainer.augment is not None or trainer.pairwise
+            or not isinstance(trainer.batch, batches_lib.StandardBatch)
+            or trainer.update_order != "alternating" or trainer.replay_update != "joint"
+            or (trainer.latent_transform is not None
+                and (trainer.latent_transform.latent_steps != 1
+                     or not trainer.latent_transform.d_gradient_through
+                     or trainer.latent_transform.stop_gradient_g))):
+        return None  # not one of the four methods' default compositions
     g_net, d_net = trainer.generator, trainer.discriminator
     first_images, _ = next(batches)
-    batch, num_classes, z_dim = first_images.shape[0], max(trainer.num_classes, 1), trainer.z_dim
+    n_disc = trainer.n_disc
+    batch = first_images.shape[0] // n_disc
+    num_classes, z_dim = trainer.num_classes, trainer.z_dim
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9)
     g_opt.build(g_net.trainable_variables)
     d_opt.build(d_net.trainable_variables)
-    delta = tf.Variable(tf.zeros_like(first_images))
-    eps = getattr(trainer, "epsilon", 0.006)
-    replays = getattr(trainer, "free_steps", 1)
+    transform = trainer.real_transform
+    free = isinstance(transform, real_inputs.FreeAdversarial)
+    pgd = transform if isinstance(transform, real_inputs.PGDAttack) else None
+    delta = tf.Variable(tf.zeros_like(first_images[:batch])) if free else None
+    latent = trainer.latent_transform
+    loss = trainer.loss
+    family = getattr(loss.d_real_fn, "__name__", "")
+    hinge = family == losses.hinge_d_real.__name__
+    if (not hinge and family != losses.nonsaturating_d_real.__name__) or loss.fake_class_weight:
+        raise app.UsageError(f"--reference: no minimal iteration for the loss {loss!r}")
 
     def ce(y, logits):
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
 
+    def d_real(out, y):
+        b = tf.cast(out["logits"], tf.float32)
+        value = tf.reduce_mean(tf.nn.relu(1.0 - b) if hinge else tf.nn.softplus(-b))
+        if loss.real_class_weight:
+            value += loss.real_class_weight * ce(y, tf.cast(out["class_logits"], tf.float32))
+        return value
+
+    def d_fake(out):
+        b = tf.cast(out["logits"], tf.float32)
+        value = tf.reduce_mean(tf.nn.relu(1.0 + b) if hinge else tf.nn.softplus(b))
+        if loss.fake_kl_weight:  # KL(U || softmax) up to its constant
+            log_p = tf.nn.log_softmax(tf.cast(out["class_logits"], tf.float32))
+            value -= loss.fake_kl_weight * tf.reduce_mean(log_p)
+        return value
+
+    def g_loss_fn(out, y):
+        b = tf.cast(out["logits"], tf.float32)
+        value = -tf.reduce_mean(b) if hinge else tf.reduce_mean(tf.nn.softplus(-b))
+        if loss.g_class_weight:
+            value += loss.g_class_weight * ce(y, tf.cast(out["class_logits"], tf.float32))
+        return value
+
+    def sample():
+        z = (tf.random.uniform([batch, z_dim], -1.0, 1.0) if latent is not None
+             else tf.random.normal([batch, z_dim]))
+        y = tf.random.uniform([batch], 0, num_classes, tf.int32) if num_classes else None
+        return z, y
+
+    def fakes_of(z, y):
+        """G(z'), and `w_r ||dz||^2` (LOGAN's NGD step, Wu et al. 2019, eq. 16-17)."""
+        if latent is None:
+            return g_net(z, y, training=True), 0.0
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            score = tf.reduce_sum(tf.cast(d_net(g_net(z, y, training=True), y,
+                                                training=True)["logits"], tf.float32))
+        mask = tf.cast(tf.random.uniform(z.shape) < latent.optimized_fraction, tf.float32)
+        g = tape.gradient(score, z) * mask
+        dz = latent.latent_step(g) * mask
+        z = tf.clip_by_value(z + dz, -1.0, 1.0)
+        penalty = latent.latent_weight * tf.reduce_mean(tf.reduce_sum(tf.square(dz), -1))
+        return g_net(z, y, training=True), penalty
+
+    def attack(images, labels):
+        """RobGAN's PGD: `pgd.steps` sign steps on D's real loss from a uniform start."""
+        sigma = tf.random.uniform(images.shape, -pgd.radius, pgd.radius)
+        for _ in range(pgd.steps):
+            x = tf.clip_by_value(images + sigma, -1.0, 1.0)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = d_real(d_net(x, labels, training=True), labels)
+            sigma = tf.clip_by_value(sigma + pgd.tau * tf.sign(tape.gradient(value, x)),
+                                     -pgd.radius, pgd.radius)
+        return tf.clip_by_value(images + sigma, -1.0, 1.0)
+
+    def d_update(reals, labels, fakes, y_f, penalty=0.0, tape=None):
+        tape = tape or tf.GradientTape()
+        with tape:
+            if free:
+                tape.watch(reals)
+            both = None if labels is None else tf.concat([labels, y_f], 0)
+            out = d_net(tf.concat([reals, fakes], 0), both, training=True)
+            value = (d_real({k: v[:batch] for k, v in out.items()}, labels)
+                     + d_fake({k: v[batch:] for k, v in out.items()}) + penalty)
+        variables = d_net.trainable_variables
+        grads = tape.gradient(value, variables + ([reals] if free else []))
+        d_opt.apply_gradients(zip(grads[:len(variables)], variables))
+        return grads[-1] if free else None
+
     @tf.function(jit_compile=xla)
     def step(images, labels):
-        z = tf.random.normal([batch, z_dim])
-        y_f = tf.random.uniform([batch], 0, num_classes, tf.int32)
-        fakes = g_net(z, y_f, training=True)
-        for _ in range(replays):
-            adv = tf.clip_by_value(images + delta, -1.0, 1.0)
-            with tf.GradientTape() as tape:
-                tape.watch(adv)
-                out = d_net(tf.concat([adv, fakes], 0), tf.concat([labels, y_f], 0),
-                            training=True)
-                logits, cls = out["logits"], out["class_logits"]
-                log_p = tf.nn.log_softmax(cls[batch:])
-                loss = (tf.reduce_mean(tf.nn.relu(1.0 - logits[:batch]))
-                        + ce(labels, cls[:batch])
-                        + tf.reduce_mean(tf.nn.relu(1.0 + logits[batch:]))
-                        - tf.reduce_mean(log_p) - tf.math.log(float(num_classes)))
-            grads = tape.gradient(loss, d_net.trainable_variables + [adv])
-            d_opt.apply_gradients(zip(grads[:-1], d_net.trainable_variables))
-            delta.assign(tf.clip_by_value(delta + eps * tf.sign(grads[-1]), -eps, eps))
+        for i in range(n_disc):
+            x = images[i * batch:(i + 1) * batch]
+            y = None if labels is None or not num_classes else labels[i * batch:(i + 1) * batch]
+            z, y_f = sample()
+            if latent is not None:  # D's gradient through the latent step: fakes in its tape
+                tape = tf.GradientTape()
+                with tape:
+                    fakes, penalty = fakes_of(z, y_f)
+                d_update(x, y, fakes, y_f, penalty, tape)
+                continue
+            fakes = tf.stop_gradient(g_net(z, y_f, training=True))
+            if pgd is not None:
+                x = attack(x, y)
+            for _ in range(trainer.d_replays if free else 1):
+                if free:
+                    adv = tf.clip_by_value(x + delta, -1.0, 1.0)
+                    grad = d_update(adv, y, fakes, y_f)
+                    delta.assign(tf.clip_by_value(delta + transform.tau * tf.sign(grad),
+                                                  -transform.radius, transform.radius))
+                else:
+                    d_update(x, y, fakes, y_f)
         with tf.GradientTape() as tape:
-            z = tf.random.normal([batch, z_dim])
-            y_g = tf.random.uniform([batch], 0, num_classes, tf.int32)
-            out = d_net(g_net(z, y_g, training=True), y_g, training=True)
-            g_loss = -tf.reduce_mean(out["logits"]) + ce(y_g, out["class_logits"])
+            z, y_g = sample()
+            fakes, penalty = fakes_of(z, y_g)
+            g_loss = g_loss_fn(d_net(fakes, y_g, training=True), y_g) + penalty
         grads = tape.gradient(g_loss, g_net.trainable_variables)
         g_opt.apply_gradients(zip(grads, g_net.trainable_variables))
         return g_loss
@@ -257,11 +357,11 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
            "g_params": sum(int(np.prod(v.shape)) for v in trainer.generator.trainable_variables),
            "d_params": sum(int(np.prod(v.shape))
                            for v in trainer.discriminator.trainable_variables)}
-    if (FLAGS.reference and not FLAGS.methods and trainer.num_classes
-            and hasattr(trainer, "free_steps")):
-        batches = iter(exp.data.make(per_replica, seed=2))
-        row["reference"] = _time_fn(_reference_iteration(trainer, batches, xla),
-                                    FLAGS.iterations, warmup=FLAGS.warmup)
+    if FLAGS.reference:
+        batches = iter(exp.data.make(local, seed=2))
+        reference = _reference_iteration(trainer, batches, xla)
+        if reference is not None:
+            row["reference"] = _time_fn(reference, FLAGS.iterations, warmup=FLAGS.warmup)
     if FLAGS.breakdown:
         images = tf.random.uniform((per_replica,) + tuple(exp.data.image_shape), -1.0, 1.0)
         labels = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
@@ -269,17 +369,19 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
         y = tf.zeros([per_replica], tf.int32) if trainer.num_classes else None
         g_fwd = tf.function(lambda: trainer.generator(z, y, training=True),
                             jit_compile=xla)
-        d_step = tf.function(lambda: trainer.discriminator_step(images, labels),
+        d_step = tf.function(lambda: trainer.discriminator_step(images, labels,
+                                                                trainer.step_random(0)),
                              jit_compile=xla)
-        g_step = tf.function(lambda: trainer.generator_step(per_replica), jit_compile=xla)
+        g_step = tf.function(lambda: trainer.generator_step(per_replica, trainer.step_random()),
+                             jit_compile=xla)
         n = max(3, FLAGS.iterations // 2)
+        replays = trainer.d_replays
+        d_name = f"D step (G forward + {replays} update(s))"
         row["parts"] = {"G forward (fake batch for D)": _time_fn(g_fwd, n),
-                        "D step (G forward + all replays)": _time_fn(d_step, n),
+                        d_name: _time_fn(d_step, n),
                         "G step (G+D forward, backward)": _time_fn(g_step, n)}
-        replays = getattr(trainer, "free_steps", 1)
-        row["parts"][f"one D replay (of {replays})"] = (
-            row["parts"]["D step (G forward + all replays)"]
-            - row["parts"]["G forward (fake batch for D)"]) / replays
+        row["parts"][f"one D update (of {replays})"] = (
+            row["parts"][d_name] - row["parts"]["G forward (fake batch for D)"]) / replays
     return row
 
 
@@ -372,30 +474,35 @@ def _compare_methods():
     same = [f"ResNetGenerator.width = {FLAGS.width}",
             f"ResNetDiscriminator.width = {FLAGS.width}",
             f"run.batch_size = {FLAGS.batch_size}"]
+    xla = FLAGS.jit_compile[0] == "true"
     rows = {}
-    for method in FLAGS.methods:
-        files = [os.path.join(ROOT, METHOD_GIN[method])] + list(FLAGS.gin_file)
-        print(f"timing {method} ...", flush=True)
-        rows[method] = _variant(FLAGS.mixed_precision[0], FLAGS.jit_compile[0] == "true",
-                                gin_files=files, extra_params=same)
-    base = rows.get("fastgan")
+    for policy in FLAGS.mixed_precision:
+        for method in FLAGS.methods:
+            files = [os.path.join(ROOT, METHOD_GIN[method])] + list(FLAGS.gin_file)
+            print(f"timing {method}, policy {policy} ...", flush=True)
+            rows[policy, method] = _variant(policy, xla, gin_files=files, extra_params=same)
     print()
     print(f"methods on the same synthetic {'x'.join(FLAGS.image_shape)} data, width "
-          f"{FLAGS.width}, global batch {FLAGS.batch_size}, policy {FLAGS.mixed_precision[0]}, "
-          f"xla {FLAGS.jit_compile[0]}; {FLAGS.iterations} timed iterations after "
-          f"{FLAGS.warmup} warm-up, one iteration = n_disc D steps + 1 G step")
-    print(f"{'method':<10}{'G params':>11}{'D params':>11}{'s/iter':>16}{'s/1k iter':>11}"
-          f"{'ratio':>7}{'paper ratio':>13}{'authors CPU s/it':>18}{'their ratio':>13}")
-    for method, row in rows.items():
+          f"{FLAGS.width}, global batch {FLAGS.batch_size}, xla {FLAGS.jit_compile[0]}; "
+          f"{FLAGS.iterations} timed iterations after {FLAGS.warmup} warm-up, one iteration = "
+          "n_disc D steps + 1 G step; minimal: the hand-written iteration of the same method")
+    print(f"{'method':<10}{'policy':<16}{'G params':>11}{'D params':>11}{'s/iter':>16}"
+          f"{'s/1k iter':>11}{'ratio':>7}{'paper ratio':>13}{'authors CPU s/it':>18}"
+          f"{'their ratio':>13}{'minimal s/it':>14}{'trainer vs minimal':>20}")
+    for (policy, method), row in rows.items():
+        base = rows.get((policy, "fastgan"))
         ratio = f"{row['mean'] / base['mean']:.2f}" if base else "-"
         paper = (f"{PAPER_S_PER_1K[method] / PAPER_S_PER_1K['fastgan']:.2f}"
                  if method in PAPER_S_PER_1K else "-")
         cpu = f"{AUTHORS_CPU_S[method]:.2f}" if method in AUTHORS_CPU_S else "-"
         theirs = (f"{AUTHORS_CPU_S[method] / AUTHORS_CPU_S['fastgan']:.2f}"
                   if method in AUTHORS_CPU_S else "-")
-        print(f"{method:<10}{row['g_params']:>11,}{row['d_params']:>11,}"
+        ref = row.get("reference")
+        minimal = f"{ref:.3f}" if ref else "-"
+        overhead = f"{100 * (row['mean'] / ref - 1):+.1f}%" if ref else "-"
+        print(f"{method:<10}{policy:<16}{row['g_params']:>11,}{row['d_params']:>11,}"
               f"{row['mean']:>9.3f} ±{row['std']:.3f}{1000 * row['mean']:>11.0f}{ratio:>7}"
-              f"{paper:>13}{cpu:>18}{theirs:>13}")
+              f"{paper:>13}{cpu:>18}{theirs:>13}{minimal:>14}{overhead:>20}")
 
 
 def main(argv):
