@@ -287,6 +287,30 @@ class FusedConvolutionTest(tf.test.TestCase):
             layers.UpsampleConv2D(4, kernel_size=5)
 
 
+class MaskedActivationTest(tf.test.TestCase):
+    """`layers.masked_activation` is ReLU / leaky ReLU, values and gradients, exactly."""
+
+    def _check(self, dtype, slope):
+        x = tf.cast(tf.concat([_normal([200]), tf.zeros([3])], 0), dtype)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            got = layers.masked_activation(x, slope)
+            want = tf.nn.leaky_relu(x, slope) if slope else tf.nn.relu(x)
+        weights = tf.cast(_normal([203], seed=1), dtype)  # an upstream gradient
+        self.assertEqual(got.dtype, dtype)
+        self.assertAllEqual(got, want)
+        self.assertAllEqual(tape.gradient(got, x, output_gradients=weights),
+                            tape.gradient(want, x, output_gradients=weights))
+
+    def test_relu(self):
+        for dtype in (tf.float32, tf.bfloat16):
+            self._check(dtype, 0.0)
+
+    def test_leaky_relu(self):
+        for dtype in (tf.float32, tf.bfloat16):
+            self._check(dtype, 0.2)
+
+
 class HeadTest(tf.test.TestCase):
 
     def test_projection_head_by_hand(self):

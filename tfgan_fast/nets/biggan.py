@@ -200,7 +200,7 @@ class BigGANDeepGBlock(keras.layers.Layer):
             self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
 
     def _act(self, h):
-        return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
+        return layers.masked_activation(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
 
     def call(self, inputs, cond, training=None):
         t = training
@@ -266,11 +266,11 @@ class BigGANDeepDBlock(keras.layers.Layer):
             self.pool = keras.layers.AveragePooling2D(2, name="pool")
 
     def _act(self, h):
-        return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
+        return layers.masked_activation(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
 
     def call(self, inputs, training=None):
         t = training
-        h = self.conv1(self._act(inputs), training=t)
+        h = self.conv1(layers.masked_activation(inputs, self.leaky_slope), training=t)
         h = self.conv2(self._act(h), training=t)
         h = self._act(self.conv3(self._act(h), training=t))
         if self.downsample:
@@ -369,7 +369,7 @@ class BigGANDeepGenerator(keras.Model):
         self.tanh = keras.layers.Activation("tanh", dtype="float32", name="tanh")
 
     def _act(self, h):
-        return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
+        return layers.masked_activation(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
 
     def call(self, z, labels=None, training=None):
         if self.num_classes:
@@ -466,7 +466,7 @@ class BigGANDeepDiscriminator(keras.Model):
             self.head = _dense(1, spectral_norm, "adv", dtype="float32")
 
     def _act(self, h):
-        return tf.nn.leaky_relu(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
+        return layers.masked_activation(h, self.leaky_slope) if self.leaky_slope else tf.nn.relu(h)
 
     def features(self, images, training=None):
         """phi: float32 `[B, m_S * width]` (activation, then a global sum over space)."""

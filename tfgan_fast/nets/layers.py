@@ -53,8 +53,36 @@ def num_doublings(who, resolution, base=4, minimum=1):
 
 
 def leaky_relu(x):
-    """LeakyReLU with slope 0.2 (DCGAN's, and the FARGAN and BigGAN-deep networks')."""
-    return tf.nn.leaky_relu(x, 0.2)
+    """LeakyReLU with slope 0.2 (DCGAN's, and the FARGAN and BigGAN-deep networks'), as
+    `masked_activation` (see there why)."""
+    return masked_activation(x, 0.2)
+
+
+def masked_activation(x, leaky_slope=0.0):
+    """ReLU (or leaky ReLU) as `x * mask`: the same values and the same gradient as
+    `tf.nn.relu` / `tf.nn.leaky_relu`, but not an activation op that TensorFlow's oneDNN
+    remapper (CPU, TF 2.21) fuses into the convolution before it.
+
+    That remapper fuses `Conv2D -> BiasAdd [-> Add] -> Relu/LeakyRelu` without checking that the
+    tensors it removes have no other consumer, then fails to apply the change ("remapper failed:
+    INVALID_ARGUMENT: Mutation::Apply error: fanout '...' exist for missing node '...'") and
+    drops every fusion of the graph. Two places of ours had such a consumer:
+    - a residual D block's input: the previous block's `conv + bias + shortcut` feeds this
+      activation and the next shortcut;
+    - leaky ReLU after a convolution in a training step: its gradient (LeakyReluGrad) reads the
+      BiasAdd's output.
+    The results were right and the speed the same either way (`tools/remapper_repro.py
+    --measure`); this removes the error that verbose logs, and programs that import our
+    networks, showed for every traced training step.
+
+    `x * where(x > 0, 1, slope)` is what TF's kernels compute (`x` where `x > 0`, `slope * x`
+    elsewhere) with the gradient of ReluGrad / LeakyReluGrad, `where(x > 0, 1, slope)`.
+    """
+    if leaky_slope:
+        mask = tf.where(x > 0, tf.ones([], x.dtype), tf.cast(leaky_slope, x.dtype))
+    else:
+        mask = tf.cast(x > 0, x.dtype)
+    return x * mask
 
 
 def set_layers(model, layer_list, attribute="_layer_names"):
@@ -474,7 +502,7 @@ class ResBlockDown(keras.layers.Layer):
         self.pool = keras.layers.AveragePooling2D(2, name="pool")
 
     def call(self, inputs, training=None):
-        h = inputs if self.optimized else tf.nn.relu(inputs)
+        h = inputs if self.optimized else masked_activation(inputs)
         h = self.conv1(h, training=training)
         h = self.conv2(tf.nn.relu(h), training=training)  # pools too (ConvAvgPool2D)
         # Average pooling and a 1x1 convolution (with bias) are both linear per pixel and

@@ -148,8 +148,8 @@ class SNGANCNNDiscriminator(keras.Model):
     def call(self, images, labels=None, training=None):
         h = images
         for i in range(self._num_convs):
-            h = tf.nn.leaky_relu(getattr(self, f"conv{i + 1}")(h, training=training),
-                                 self.leaky_slope)
+            h = layers.masked_activation(getattr(self, f"conv{i + 1}")(h, training=training),
+                                         self.leaky_slope)
         h = tf.cast(self.flatten(h), tf.float32)
         if self.conditional:
             if labels is None:
