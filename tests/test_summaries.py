@@ -148,3 +148,39 @@ class ProgressCallbackTest(tf.test.TestCase):
             model.iteration.assign(step)
             cb.on_train_batch_end(0, {})
         self.assertEqual(len(stream.getvalue().splitlines()), 3)
+
+
+class StartupCallbackTest(tf.test.TestCase):
+    """The start-up line: set-up before `fit` plus the first execution, printed once."""
+
+    def test_one_line_after_the_first_execution(self):
+        import io  # pylint: disable=import-outside-toplevel
+        from unittest import mock  # pylint: disable=import-outside-toplevel
+
+        stream = io.StringIO()
+        cb = callbacks.StartupCallback(stream=stream, setup_seconds=2.5)
+        with mock.patch.object(callbacks.time, "perf_counter", side_effect=[10.0, 13.3]):
+            cb.on_train_begin()
+            cb.on_train_batch_end(0)
+        cb.on_train_batch_end(1)
+        self.assertEqual(stream.getvalue(),
+                         "Start-up: first iteration done 5.8 s after launch: set-up 2.5 s "
+                         "(imports, data, networks, restore), first iteration 3.3 s (tracing, "
+                         "graph optimisation, execution).\n")
+
+    def test_process_age(self):
+        import subprocess  # pylint: disable=import-outside-toplevel
+        import sys  # pylint: disable=import-outside-toplevel
+        import time  # pylint: disable=import-outside-toplevel
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        t0 = time.time()
+        out = subprocess.run(
+            [sys.executable, "-c", "import time; time.sleep(1.5); "
+             "from tfgan_fast import callbacks; print(callbacks.process_age())"],
+            capture_output=True, text=True, check=True, cwd=root,
+            env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"))
+        wall = time.time() - t0
+        age = float(out.stdout.split()[-1])
+        self.assertGreaterEqual(age, 1.5)  # slept that long before asking
+        self.assertLessEqual(age, wall + 0.05)  # clock ticks, not seconds, would exceed it

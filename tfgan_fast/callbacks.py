@@ -398,6 +398,55 @@ def _tag(name):
     return name
 
 
+def process_age():
+    """Seconds since this process started (Linux `/proc`), or None where that is unknown."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            # Field 22, after the parenthesised command name (which may contain spaces).
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class StartupCallback(keras.callbacks.Callback):
+    """Prints, after the first execution, how long the run took to get there: the set-up before
+    `fit` (Python and TensorFlow imports, data, networks, restore) and the first execution
+    (tracing and graph optimisation, and the execution itself).
+
+    Args:
+        stream: where the line goes (stderr).
+        setup_seconds: seconds from launch to `fit`; default: the process's age at `fit`.
+    """
+
+    def __init__(self, stream=None, setup_seconds=None):
+        super().__init__()
+        self.stream = stream or sys.stderr
+        self.setup_seconds = setup_seconds
+        self.first_seconds = None
+        self._t0 = None
+
+    def on_train_begin(self, logs=None):
+        self._t0 = time.perf_counter()
+        if self.setup_seconds is None:
+            self.setup_seconds = process_age()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.first_seconds is not None:
+            return
+        self.first_seconds = time.perf_counter() - self._t0
+        setup = self.setup_seconds
+        total = "" if setup is None else f"{setup + self.first_seconds:.1f} s after launch: "
+        known = "" if setup is None else f"set-up {setup:.1f} s (imports, data, networks, " \
+                                         "restore), "
+        self.stream.write(f"Start-up: first iteration done {total}{known}first iteration "
+                          f"{self.first_seconds:.1f} s (tracing, graph optimisation, "
+                          "execution).\n")
+        self.stream.flush()
+
+
 class StepTimer(keras.callbacks.Callback):
     """Wall-clock seconds of every `fit` step (an execution of `steps_per_execution`
     iterations), appended to `times`."""

@@ -618,6 +618,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         trainer.steps_per_execution = k
         trainer.train_function = None
     if progress:
+        cbs.append(callbacks_lib.StartupCallback())
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()
     try:

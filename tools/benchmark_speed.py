@@ -59,6 +59,12 @@ flags.DEFINE_integer("num_classes", 10, "Classes of the synthetic data.")
 flags.DEFINE_bool("breakdown", False, "Also time the parts of one iteration.")
 flags.DEFINE_bool("reference", True, "Also time a minimal hand-written iteration of the method on "
                   "the same nets (the trainer's overhead is the difference).")
+flags.DEFINE_integer("eval_cost", 0, "Instead of training, time an evaluation's two costs for "
+                     "this many images: sampling the configured G (its numeric policy), and the "
+                     "forward pass of Keras' InceptionV3 architecture at 299x299 with random "
+                     "weights (TF-GAN's Inception costs the same and needs a download), measured "
+                     "on --eval_cost_measured images and scaled.")
+flags.DEFINE_integer("eval_cost_measured", 1000, "Images actually classified by --eval_cost.")
 flags.DEFINE_bool("real_data", False, "Use the configured data set instead of synthetic "
                   "images (it must be available).")
 
@@ -350,7 +356,7 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
         lambda ctx: exp.data.make(local, seed=0, input_context=ctx))
     timer = _Timer()
     trainer.fit(dataset, epochs=1, steps_per_epoch=FLAGS.warmup + FLAGS.iterations,
-                callbacks=[timer.callback], verbose=0)
+                callbacks=[timer.callback], verbose=0, shuffle=False)
     times = np.array(timer.times[FLAGS.warmup:])
     row = {"policy": policy, "xla": xla, "batch": batch, "mean": times.mean(),
            "std": times.std(), "logs": timer.logs,
@@ -434,9 +440,9 @@ def _vector_benchmark():
                 lambda ctx, n=per_replica: exp.data.make(n, seed=0, input_context=ctx))
             warm = -(-FLAGS.warmup // k) * k
             timed = -(-FLAGS.iterations // k) * k
-            trainer.fit(dataset, epochs=1, steps_per_epoch=warm, verbose=0)
+            trainer.fit(dataset, epochs=1, steps_per_epoch=warm, verbose=0, shuffle=False)
             t0 = time.perf_counter()
-            trainer.fit(dataset, epochs=1, steps_per_epoch=timed, verbose=0)
+            trainer.fit(dataset, epochs=1, steps_per_epoch=timed, verbose=0, shuffle=False)
             if policy == "config":
                 policy = gin.query_parameter("run.mixed_precision") or "float32"
             rows.append((f"trainer fit, {policy}, steps_per_execution {k}",
@@ -505,9 +511,48 @@ def _compare_methods():
               f"{paper:>13}{cpu:>18}{theirs:>13}{minimal:>14}{overhead:>20}")
 
 
+def _eval_cost():
+    """Seconds to sample `--eval_cost` images with the configured G, and to classify them with
+    an Inception-v3-sized network; prints both."""
+    import keras  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+
+    n, batch = FLAGS.eval_cost, 100
+    params = list(FLAGS.gin_param) + ["run.evaluator = None"]
+    if not FLAGS.real_data:
+        params += ["run.data = @SyntheticImages()",
+                   f"SyntheticImages.image_shape = ({', '.join(FLAGS.image_shape)})",
+                   f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
+    config.parse(list(FLAGS.gin_file), params)
+    keras.mixed_precision.set_global_policy("float32")
+    with tempfile.TemporaryDirectory() as model_dir:
+        exp = experiment.build(model_dir)
+    trainer = exp.trainer
+    generate = tf.function(trainer.generate)
+    z = tf.random.normal([batch, trainer.z_dim])
+    labels = tf.zeros([batch], tf.int32) if trainer.num_classes else None
+    g_seconds = _time_fn(lambda: generate(z, labels), max(1, FLAGS.eval_cost_measured // batch))
+    inception = keras.applications.InceptionV3(weights=None)
+    classify = tf.function(lambda x: inception(x, training=False))
+    resized = tf.image.resize(generate(z, labels), (299, 299))
+    if resized.shape[-1] == 1:
+        resized = tf.tile(resized, [1, 1, 1, 3])
+    c_seconds = _time_fn(lambda: classify(resized), max(1, FLAGS.eval_cost_measured // batch))
+    print(f"\nconfig: {' + '.join(FLAGS.gin_file)}; {n:,} images in batches of {batch}, "
+          f"timed on {FLAGS.eval_cost_measured:,} and scaled")
+    print(f"  sampling G ({exp.policy_reason}): {g_seconds * n / batch:.1f} s")
+    print(f"  Inception-v3 forward at 299x299 (float32): {c_seconds * n / batch:.1f} s")
+
+
 def main(argv):
     quiet.quiet_tensorflow()
     del argv
+    if FLAGS.eval_cost:
+        _eval_cost()
+        return
     if FLAGS.methods:
         _compare_methods()
         return
