@@ -121,9 +121,8 @@ def _reference_iteration(trainer, batches, xla):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from tfgan_fast import losses  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.algorithms import real_inputs  # pylint: disable=import-outside-toplevel
-
     from tfgan_fast.algorithms import batches as batches_lib  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import real_inputs  # pylint: disable=import-outside-toplevel
 
     if (trainer.penalty is not None or trainer.augment is not None or trainer.pairwise
             or not isinstance(trainer.batch, batches_lib.StandardBatch)
@@ -325,6 +324,15 @@ AUTHORS_CPU_S = {"fastgan": 4.24, "sngan": 10.14, "robgan": 17.87}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _data_params():
+    """Gin bindings for synthetic images of `--image_shape` (none with `--real_data`)."""
+    if FLAGS.real_data:
+        return []
+    return ["run.data = @SyntheticImages()",
+            f"SyntheticImages.image_shape = ({', '.join(FLAGS.image_shape)})",
+            f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
+
+
 def _variant(policy, xla, gin_files=None, extra_params=()):
     import gin  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
@@ -336,11 +344,7 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
 
     gin_files = list(FLAGS.gin_file if gin_files is None else gin_files)
     params = list(extra_params) + list(FLAGS.gin_param)
-    if not FLAGS.real_data:
-        shape = ", ".join(FLAGS.image_shape)
-        params += ["run.data = @SyntheticImages()",
-                   f"SyntheticImages.image_shape = ({shape})",
-                   f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
+    params += _data_params()
     params += ["run.evaluator = None",  # the training step only
                f"run.mixed_precision = {None if policy == 'none' else repr(policy)}",
                f"run.jit_compile = {xla}"]
@@ -358,11 +362,9 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
     trainer.fit(dataset, epochs=1, steps_per_epoch=FLAGS.warmup + FLAGS.iterations,
                 callbacks=[timer.callback], verbose=0, shuffle=False)
     times = np.array(timer.times[FLAGS.warmup:])
+    g_params, d_params = trainer.parameter_counts()
     row = {"policy": policy, "xla": xla, "batch": batch, "mean": times.mean(),
-           "std": times.std(), "logs": timer.logs,
-           "g_params": sum(int(np.prod(v.shape)) for v in trainer.generator.trainable_variables),
-           "d_params": sum(int(np.prod(v.shape))
-                           for v in trainer.discriminator.trainable_variables)}
+           "std": times.std(), "logs": timer.logs, "g_params": g_params, "d_params": d_params}
     if FLAGS.reference:
         batches = iter(exp.data.make(local, seed=2))
         reference = _reference_iteration(trainer, batches, xla)
@@ -521,11 +523,7 @@ def _eval_cost():
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
     n, batch = FLAGS.eval_cost, 100
-    params = list(FLAGS.gin_param) + ["run.evaluator = None"]
-    if not FLAGS.real_data:
-        params += ["run.data = @SyntheticImages()",
-                   f"SyntheticImages.image_shape = ({', '.join(FLAGS.image_shape)})",
-                   f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
+    params = list(FLAGS.gin_param) + ["run.evaluator = None"] + _data_params()
     config.parse(list(FLAGS.gin_file), params)
     keras.mixed_precision.set_global_policy("float32")
     with tempfile.TemporaryDirectory() as model_dir:
