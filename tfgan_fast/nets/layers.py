@@ -5,14 +5,21 @@ return every constructor argument from `get_config`, so `cls.from_config(layer.g
 rebuilds an identical layer. They work under `tf.function`, `tf.distribute.MirroredStrategy` and
 the `mixed_bfloat16` policy (batch statistics are always computed in float32).
 
-Initialisers follow the authors' code (SNGAN chainer / RobGAN and FastGAN PyTorch): Xavier-uniform
-with gain sqrt(2) in the residual 3x3 convolutions, gain 1 in shortcuts and linear layers, zero
-biases, and conditional-BN gains / offsets starting at 1 / 0.
+Two initialisation schemes (`init`), each the one of an authors' code base; conditional-BN gains /
+offsets start at 1 / 0 in both:
+- "chainer" (SNGAN's chainer code, `sngan_projection`): Xavier-uniform with gain sqrt(2) in the
+  residual 3x3 convolutions, gain 1 in shortcuts and linear layers, zero biases.
+- "pytorch" (the FastGAN and RobGAN authors' PyTorch code): Xavier-uniform with gain 1 in every
+  convolution and linear layer (`nn.init.xavier_uniform_`), and PyTorch's default biases,
+  `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
 """
+import math
+
 import keras
 import tensorflow as tf
 
 _SHORTCUT_MODES = ("always", "auto")
+INITS = ("chainer", "pytorch")
 
 
 def _residual_init():
@@ -23,6 +30,35 @@ def _residual_init():
 
 def _linear_init():
     return keras.initializers.GlorotUniform()
+
+
+def check_init(owner, init):
+    """Returns `init` if it names a scheme of `INITS`; raises a one-line ValueError otherwise."""
+    if init not in INITS:
+        raise ValueError(f"{owner}: init must be one of {INITS}, got {init!r}.")
+    return init
+
+
+def initializers(init, fan_in, residual=False):
+    """`kernel_initializer` / `bias_initializer` arguments of a convolution or dense layer.
+
+    Args:
+        init: "chainer" or "pytorch" (see the module docstring).
+        fan_in: inputs per output unit (`C_in * k * k` for a k x k convolution), which sets
+            PyTorch's default bias bound `1 / sqrt(fan_in)`.
+        residual: a 3x3 convolution of a residual path (gain sqrt(2) under "chainer").
+
+    Returns:
+        A dict of fresh initialiser instances (an unseeded Keras initialiser draws its seed once,
+        so instances must not be shared between layers).
+    """
+    check_init("initializers", init)
+    if init == "chainer":
+        return {"kernel_initializer": _residual_init() if residual else _linear_init(),
+                "bias_initializer": "zeros"}
+    bound = 1.0 / math.sqrt(fan_in)
+    return {"kernel_initializer": _linear_init(),
+            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
 
 
 # --- helpers shared by every network -------------------------------------------------------------
@@ -362,9 +398,11 @@ class ResBlockUp(keras.layers.Layer):
     """
 
     def __init__(self, filters, num_classes=0, upsample=True, learnable_shortcut="always",
-                 sync_bn=True, momentum=0.9, epsilon=2e-5, spectral_norm=False, **kwargs):
+                 sync_bn=True, momentum=0.9, epsilon=2e-5, spectral_norm=False, init="chainer",
+                 **kwargs):
         super().__init__(**kwargs)
         _check_shortcut_mode(learnable_shortcut)
+        self.init = check_init(type(self).__name__, init)
         self.filters = filters
         self.num_classes = num_classes
         self.upsample = upsample
@@ -388,17 +426,18 @@ class ResBlockUp(keras.layers.Layer):
         self.bn2 = self._norm("bn2")
         conv1_cls = UpsampleConv2D if self.upsample else keras.layers.Conv2D
         self.conv1 = spectral_norm_if(
-            conv1_cls(self.filters, 3, padding="same", kernel_initializer=_residual_init(),
-                      name="conv1"), self.spectral_norm)
+            conv1_cls(self.filters, 3, padding="same", name="conv1",
+                      **initializers(self.init, 9 * in_channels, residual=True)),
+            self.spectral_norm)
         self.conv2 = spectral_norm_if(
-            keras.layers.Conv2D(self.filters, 3, padding="same",
-                                kernel_initializer=_residual_init(), name="conv2"),
+            keras.layers.Conv2D(self.filters, 3, padding="same", name="conv2",
+                                **initializers(self.init, 9 * self.filters, residual=True)),
             self.spectral_norm)
         self.up = keras.layers.UpSampling2D(2, interpolation="nearest", name="up")
         if self.has_shortcut_conv:
             self.conv_sc = spectral_norm_if(
-                keras.layers.Conv2D(self.filters, 1, kernel_initializer=_linear_init(),
-                                    name="conv_sc"), self.spectral_norm)
+                keras.layers.Conv2D(self.filters, 1, name="conv_sc",
+                                    **initializers(self.init, in_channels)), self.spectral_norm)
 
     def _bn(self, layer, h, labels, training):
         if self.num_classes > 0:
@@ -433,7 +472,7 @@ class ResBlockUp(keras.layers.Layer):
         config.update(filters=self.filters, num_classes=self.num_classes,
                       upsample=self.upsample, learnable_shortcut=self.learnable_shortcut,
                       sync_bn=self.sync_bn, momentum=self.momentum, epsilon=self.epsilon,
-                      spectral_norm=self.spectral_norm)
+                      spectral_norm=self.spectral_norm, init=self.init)
         return config
 
 
@@ -470,9 +509,10 @@ class ResBlockDown(keras.layers.Layer):
     """
 
     def __init__(self, filters, downsample=True, optimized=False, learnable_shortcut="always",
-                 spectral_norm=False, hidden_channels=None, **kwargs):
+                 spectral_norm=False, hidden_channels=None, init="chainer", **kwargs):
         super().__init__(**kwargs)
         _check_shortcut_mode(learnable_shortcut)
+        self.init = check_init(type(self).__name__, init)
         if hidden_channels is not None and (
                 not isinstance(hidden_channels, int) or hidden_channels < 1):
             raise ValueError(f"hidden_channels must be a positive int or None, got "
@@ -484,9 +524,10 @@ class ResBlockDown(keras.layers.Layer):
         self.spectral_norm = spectral_norm
         self.hidden_channels = hidden_channels
 
-    def _conv(self, kernel_size, initializer, name, cls=keras.layers.Conv2D, filters=None):
-        conv = cls(filters or self.filters, kernel_size, padding="same",
-                   kernel_initializer=initializer, name=name)
+    def _conv(self, kernel_size, in_channels, name, cls=keras.layers.Conv2D, filters=None):
+        conv = cls(filters or self.filters, kernel_size, padding="same", name=name,
+                   **initializers(self.init, kernel_size * kernel_size * in_channels,
+                                  residual=kernel_size == 3))
         return spectral_norm_if(conv, self.spectral_norm)
 
     def build(self, inputs_shape):
@@ -494,11 +535,11 @@ class ResBlockDown(keras.layers.Layer):
         self.has_shortcut_conv = (self.optimized or self.learnable_shortcut == "always"
                                   or self.downsample or in_channels != self.filters)
         hidden = None if self.optimized else self.hidden_channels
-        self.conv1 = self._conv(3, _residual_init(), "conv1", filters=hidden)
-        self.conv2 = self._conv(3, _residual_init(), "conv2",
+        self.conv1 = self._conv(3, in_channels, "conv1", filters=hidden)
+        self.conv2 = self._conv(3, hidden or self.filters, "conv2",
                                 cls=ConvAvgPool2D if self.downsample else keras.layers.Conv2D)
         if self.has_shortcut_conv:
-            self.conv_sc = self._conv(1, _linear_init(), "conv_sc")
+            self.conv_sc = self._conv(1, in_channels, "conv_sc")
         self.pool = keras.layers.AveragePooling2D(2, name="pool")
 
     def call(self, inputs, training=None):
@@ -524,7 +565,8 @@ class ResBlockDown(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, downsample=self.downsample, optimized=self.optimized,
                       learnable_shortcut=self.learnable_shortcut,
-                      spectral_norm=self.spectral_norm, hidden_channels=self.hidden_channels)
+                      spectral_norm=self.spectral_norm, hidden_channels=self.hidden_channels,
+                      init=self.init)
         return config
 
 
@@ -629,6 +671,7 @@ class ACHead(keras.layers.Layer):
     Args:
         num_classes: number of classes `K`.
         spectral_norm: wrap both dense layers in `keras.layers.SpectralNormalization`.
+        init: "chainer" or "pytorch" (the biases; see the module docstring).
         **kwargs: forwarded to `keras.layers.Layer`; pass `dtype="float32"` to get float32
             logits under a mixed-precision policy (the ResNet discriminator does).
 
@@ -640,16 +683,18 @@ class ACHead(keras.layers.Layer):
         `{"logits": [B], "class_logits": [B, K]}` in the layer's compute dtype.
     """
 
-    def __init__(self, num_classes, spectral_norm=False, **kwargs):
+    def __init__(self, num_classes, spectral_norm=False, init="chainer", **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.spectral_norm = spectral_norm
+        self.init = check_init(type(self).__name__, init)
 
     def build(self, features_shape):
         def dense(units, name):
             return spectral_norm_if(
-                keras.layers.Dense(units, kernel_initializer=_linear_init(), name=name,
-                                   dtype=self.dtype_policy), self.spectral_norm)
+                keras.layers.Dense(units, name=name, dtype=self.dtype_policy,
+                                   **initializers(self.init, features_shape[-1])),
+                self.spectral_norm)
 
         self.adv = dense(1, "adv")
         self.cls = dense(self.num_classes, "cls")
@@ -664,7 +709,8 @@ class ACHead(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm)
+        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm,
+                      init=self.init)
         return config
 
 
@@ -682,6 +728,7 @@ class ProjectionHead(keras.layers.Layer):
     Args:
         num_classes: number of classes `K`.
         spectral_norm: wrap `psi` and `V` in `keras.layers.SpectralNormalization`.
+        init: "chainer" or "pytorch" (the bias of `psi`; see the module docstring).
         **kwargs: forwarded to `keras.layers.Layer`.
 
     Call args:
@@ -693,16 +740,17 @@ class ProjectionHead(keras.layers.Layer):
         `{"logits": [B]}` in the layer's compute dtype.
     """
 
-    def __init__(self, num_classes, spectral_norm=False, **kwargs):
+    def __init__(self, num_classes, spectral_norm=False, init="chainer", **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.spectral_norm = spectral_norm
+        self.init = check_init(type(self).__name__, init)
 
     def build(self, features_shape, labels_shape=None):
         features = features_shape[-1]
         self.psi = spectral_norm_if(
-            keras.layers.Dense(1, kernel_initializer=_linear_init(), name="psi",
-                               dtype=self.dtype_policy), self.spectral_norm)
+            keras.layers.Dense(1, name="psi", dtype=self.dtype_policy,
+                               **initializers(self.init, features)), self.spectral_norm)
         self.embed = spectral_norm_if(
             keras.layers.Dense(features, use_bias=False, kernel_initializer=_linear_init(),
                                name="embed", dtype=self.dtype_policy), self.spectral_norm)
@@ -722,5 +770,6 @@ class ProjectionHead(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm)
+        config.update(num_classes=self.num_classes, spectral_norm=self.spectral_norm,
+                      init=self.init)
         return config

@@ -88,6 +88,9 @@ class ResNetGenerator(keras.Model):
             size; 0 for none.
         spectral_norm: wrap the dense layer and every convolution in
             `keras.layers.SpectralNormalization` (SAGAN); conditional-BN tables are not.
+        init: "chainer" (SNGAN's code: gain sqrt(2) in residual convolutions, zero biases) or
+            "pytorch" (the FastGAN / RobGAN authors' code: Xavier gain 1 everywhere, PyTorch's
+            default biases); see `tfgan_fast.nets.layers`.
         **kwargs: forwarded to `keras.Model` (e.g. `name`, `dtype`).
 
     Call args:
@@ -106,9 +109,10 @@ class ResNetGenerator(keras.Model):
 
     def __init__(self, resolution=32, channels=3, width=128, z_dim=128, num_classes=10,
                  bottom_width=4, sync_bn=True, channel_multipliers=None, attention_resolution=0,
-                 spectral_norm=False, **kwargs):
+                 spectral_norm=False, init="chainer", **kwargs):
         super().__init__(**kwargs)
         layers.check_int("ResNetGenerator.bottom_width", bottom_width)
+        self.init = layers.check_init("ResNetGenerator", init)
         num_up = layers.num_doublings("ResNetGenerator", resolution, base=bottom_width)
         if channel_multipliers is None:
             multipliers = (1,) * (num_up + 1)
@@ -134,19 +138,21 @@ class ResNetGenerator(keras.Model):
         self._attention_index = attention_index
 
         self.dense = layers.spectral_norm_if(
-            keras.layers.Dense(bottom_width * bottom_width * self._bottom_channels,
-                               kernel_initializer="glorot_uniform", name="dense"), spectral_norm)
+            keras.layers.Dense(bottom_width * bottom_width * self._bottom_channels, name="dense",
+                               **layers.initializers(init, z_dim)), spectral_norm)
         _set_blocks(self, [layers.ResBlockUp(width * multipliers[i + 1], num_classes=num_classes,
                                              upsample=True, sync_bn=sync_bn,
-                                             spectral_norm=spectral_norm, name=f"block{i + 1}")
+                                             spectral_norm=spectral_norm, init=init,
+                                             name=f"block{i + 1}")
                            for i in range(num_up)])
         if attention_index is not None:
             self.attention = layers.SelfAttention(spectral_norm=spectral_norm, name="attention")
         self.bn = layers.FusedBatchNorm(momentum=0.9, epsilon=2e-5, synchronized=sync_bn,
                                        name="bn")
         self.conv_out = layers.spectral_norm_if(
-            keras.layers.Conv2D(channels, 3, padding="same", kernel_initializer="glorot_uniform",
-                                name="conv_out"), spectral_norm)
+            keras.layers.Conv2D(channels, 3, padding="same", name="conv_out",
+                                **layers.initializers(init, 9 * width * multipliers[-1])),
+            spectral_norm)
         # float32 output under mixed precision: losses and image metrics expect it.
         self.tanh = keras.layers.Activation("tanh", dtype="float32", name="tanh")
 
@@ -178,7 +184,7 @@ class ResNetGenerator(keras.Model):
                       channel_multipliers=(None if self.channel_multipliers is None
                                            else list(self.channel_multipliers)),
                       attention_resolution=self.attention_resolution,
-                      spectral_norm=self.spectral_norm)
+                      spectral_norm=self.spectral_norm, init=self.init)
         return config
 
 
@@ -219,6 +225,7 @@ class ResNetDiscriminator(keras.Model):
             size; 0 for none.
         downsample_last: with `channel_multipliers`, let the last block downsample too (SNGAN's
             64 px layout); must be False without them.
+        init: "chainer" or "pytorch", as for `ResNetGenerator`.
         **kwargs: forwarded to `keras.Model`.
 
     Call args:
@@ -237,9 +244,10 @@ class ResNetDiscriminator(keras.Model):
 
     def __init__(self, resolution=32, channels=3, width=128, num_classes=10, head="ac",
                  spectral_norm=False, learnable_shortcut="always", channel_multipliers=None,
-                 attention_resolution=0, downsample_last=False, **kwargs):
+                 attention_resolution=0, downsample_last=False, init="chainer", **kwargs):
         super().__init__(**kwargs)
         log2_res = layers.num_doublings("ResNetDiscriminator", resolution, base=1, minimum=4)
+        self.init = layers.check_init("ResNetDiscriminator", init)
         if head not in _HEADS:
             raise ValueError(f"ResNetDiscriminator: head must be one of {_HEADS}, got {head!r}.")
         if head != "none" and num_classes < 1:
@@ -260,7 +268,8 @@ class ResNetDiscriminator(keras.Model):
 
         def block(i, filters, **kw):
             return layers.ResBlockDown(filters, learnable_shortcut=learnable_shortcut,
-                                       spectral_norm=spectral_norm, name=f"block{i + 1}", **kw)
+                                       spectral_norm=spectral_norm, init=init,
+                                       name=f"block{i + 1}", **kw)
 
         if channel_multipliers is None:
             num_down = log2_res - 3  # down to 8x8, the first pooling inside the optimized block
@@ -288,15 +297,17 @@ class ResNetDiscriminator(keras.Model):
             self.attention = layers.SelfAttention(spectral_norm=spectral_norm, name="attention")
         # Heads in float32: logits feed losses and must not round to bfloat16.
         if head == "ac":
-            self.head_layer = layers.ACHead(num_classes, spectral_norm=spectral_norm,
+            self.head_layer = layers.ACHead(num_classes, spectral_norm=spectral_norm, init=init,
                                             dtype="float32", name="ac_head")
         elif head == "projection":
             self.head_layer = layers.ProjectionHead(num_classes, spectral_norm=spectral_norm,
-                                                    dtype="float32", name="projection_head")
+                                                    init=init, dtype="float32",
+                                                    name="projection_head")
         else:
             self.head_layer = layers.spectral_norm_if(
-                keras.layers.Dense(1, kernel_initializer="glorot_uniform", dtype="float32",
-                                   name="adv"), spectral_norm)
+                keras.layers.Dense(1, dtype="float32", name="adv",
+                                   **layers.initializers(init, blocks[-1].filters)),
+                spectral_norm)
 
     @property
     def blocks(self):
@@ -332,5 +343,5 @@ class ResNetDiscriminator(keras.Model):
                       channel_multipliers=(None if self.channel_multipliers is None
                                            else list(self.channel_multipliers)),
                       attention_resolution=self.attention_resolution,
-                      downsample_last=self.downsample_last)
+                      downsample_last=self.downsample_last, init=self.init)
         return config
