@@ -704,19 +704,24 @@ def _run_metadata_graph(fn):
 
 
 def op_type_counts(nodes):
-    """`Counter` of `op[dtype]` (`T`, or `SrcT->DstT` for casts) over graph nodes."""
+    """`Counter` of `op{fused ops}[dtype]` (`T`, or `SrcT->DstT` for casts) over graph
+    nodes."""
     import collections  # pylint: disable=import-outside-toplevel
 
     from tensorflow.core.framework import types_pb2  # pylint: disable=import-outside-toplevel
 
     def name(node):
         attr = node.attr
+        # A fused kernel's parts (e.g. _MklNativeFusedConv2D{BiasAdd,Relu}) tell fusions apart.
+        fused = ""
+        if "fused_ops" in attr:
+            fused = "{" + ",".join(op.decode() for op in attr["fused_ops"].list.s) + "}"
         if "SrcT" in attr and "DstT" in attr:
             return (f"{node.op}[{types_pb2.DataType.Name(attr['SrcT'].type)[3:].lower()}->"
                     f"{types_pb2.DataType.Name(attr['DstT'].type)[3:].lower()}]")
         if "T" in attr and attr["T"].type:
-            return f"{node.op}[{types_pb2.DataType.Name(attr['T'].type)[3:].lower()}]"
-        return node.op
+            return f"{node.op}{fused}[{types_pb2.DataType.Name(attr['T'].type)[3:].lower()}]"
+        return node.op + fused
 
     return collections.Counter(name(node) for node in nodes)
 
@@ -793,7 +798,7 @@ def _graph_diff():
                  "_MklNativeConv2DBackpropFilterWithBias", "_MklMatMul", "_MklNativeFusedMatMul")
         print("equal in both (and every op type not listed above): " + ", ".join(
             f"{key} {ours[key]}" for key in sorted(ours)
-            if key.split("[")[0] in kinds and ours[key] == theirs[key]))
+            if key.split("[")[0].split("{")[0] in kinds and ours[key] == theirs[key]))
         if FLAGS.iterations:
             _print_op_times(trainer, dataset, reference)
 
