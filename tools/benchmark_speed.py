@@ -20,12 +20,15 @@ compare.
 (`tfgan_fast.flops`), and G's and D's forward pass per example both from TensorFlow and by hand
 from the layers; with `--iterations` > 0 it also times each method (as `--methods` does) and
 prints the achieved FLOP/s against the CPU's peak (`--fma_units`, `--clock_ghz`) and the time the
-same FLOPs take at an A100's and an H100's published bfloat16 peak (`tools/scaling_estimate.py`).
+same FLOPs take at an A100's and an H100's published bfloat16 peak (`tfgan_fast.hardware.GPUS`,
+which `tools/scaling_estimate.py` uses too).
 
 `--graph_diff` compares the trainer's training function with the minimal hand-written iteration
 (`--reference`) op by op, after TensorFlow's graph optimisations (Grappler, the oneDNN
 rewrites): each is run once with run metadata on, and the table counts the nodes of each op type
-and dtype in the executed partition graphs, printing every type whose count differs.
+(with a fused kernel's fused ops) and dtype in the executed partition graphs, printing every one
+whose count differs; with `--iterations` > 0 it then traces both with TensorFlow's profiler and
+prints the kernel time per op type and iteration (the 15 largest differences).
 
 With `--methods`, each method runs its CIFAR-10 gin file (plus any `--gin_file` / `--gin_param`
 overrides) with the same synthetic data, network width (`--width`) and global batch
@@ -61,7 +64,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
                           "--methods, overrides applied after each method's own file.")
 flags.DEFINE_list("methods", [], "Compare training methods on the same data, width and batch: "
-                  "any of fastgan, sngan, sngan_ac, robgan, logan.")
+                  "any of fastgan, sngan, sngan_ac, robgan, logan (its SN-GAN CNNs keep their "
+                  "own widths).")
 flags.DEFINE_integer("width", 128, "With --methods: feature maps of G and D for every method.")
 flags.DEFINE_integer("batch_size", 64, "With --methods: global batch for every method.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
