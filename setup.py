@@ -37,8 +37,10 @@ setup(
     # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth
     # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
     # tensorflow-serving-api: the gRPC PredictRequest of tfgan_fast.serving (and its test).
+    # tensorboard-plugin-profile: TensorBoard's Profile tab, to view `--profile_steps` traces.
     extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api"],
                     "plot": ["matplotlib>=3.5"],
+                    "profile": ["tensorboard-plugin-profile"],
                     "serving": ["tensorflow-serving-api"]},
     entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"] + [
         f"tfgan_fast_{tool}=tfgan_fast.tools.{tool}:entry_point" for tool in TOOLS]},

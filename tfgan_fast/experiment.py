@@ -28,6 +28,7 @@ from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
 from tfgan_fast import optimizers
 from tfgan_fast import precision
+from tfgan_fast import profiling
 from tfgan_fast import rundir
 from tfgan_fast.algorithms import base
 from tfgan_fast.data import spec as data_spec
@@ -176,7 +177,8 @@ def run(model_dir,
         checkpoint_path=None,
         cpu_replicas=None,
         ema=None,
-        export_ema=True):
+        export_ema=True,
+        profile_steps=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -235,6 +237,9 @@ def run(model_dir,
         cpu_replicas: split the host CPU into this many logical devices and train on them
             with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
             happen before TensorFlow initialises, so set it for a fresh process).
+        profile_steps: None, or `(A, B)`: a TensorFlow profiler trace of iterations A..B
+            (1-based, inclusive) in `DIR/train/plugins/profile/`, for TensorBoard's Profile
+            tab (see `tfgan_fast.profiling`).
 
     On several workers (`TF_CONFIG`, see `distribute.make_strategy`) every worker runs the same
     command with the same `model_dir`: each restores from `model_dir`, only the chief writes
@@ -251,6 +256,10 @@ def run(model_dir,
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
+    profiled = profiling.check_profile_steps(profile_steps, train_steps)
+    if profiled:
+        callbacks = tuple(callbacks) + (lambda exp: profiling.ProfileCallback(
+            os.path.join(exp.model_dir, "train"), *profiled),)
     policy, policy_reason = precision.resolve(mixed_precision)
     if cpu_replicas is not None:
         strategy = strategy_fn(devices=distribute.split_cpu(cpu_replicas))
@@ -606,7 +615,9 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
         cbs.append(evaluation)
     cbs.extend(make(exp) for make in extra_callbacks)
     if steps_per_execution > 1:
-        intervals = [getattr(cb, "every", 0) for cb in cbs]
+        # A callback's `boundaries` (the profiler's) are iterations where executions must end.
+        intervals = [i for cb in cbs
+                     for i in getattr(cb, "boundaries", [getattr(cb, "every", 0)])]
         k = effective_steps_per_execution(steps_per_execution, exp.start_step, exp.train_steps,
                                           intervals)
         if k != steps_per_execution:

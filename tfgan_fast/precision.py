@@ -12,10 +12,11 @@ slower than float32. So 'auto' chooses:
 """
 
 import contextlib
-import os
 
 import keras
 import tensorflow as tf
+
+from tfgan_fast import hardware
 
 AUTO = "auto"
 FLOAT32 = "float32"
@@ -26,14 +27,8 @@ _CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 def cpu_bf16_flags(cpuinfo_path="/proc/cpuinfo"):
     """The bfloat16 feature flags the CPU reports (empty where `/proc/cpuinfo` is missing)."""
-    if not os.path.isfile(cpuinfo_path):
-        return []
-    with open(cpuinfo_path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[-1].split())
-                return [flag for flag in _CPU_FLAGS if flag in flags]
-    return []
+    info = hardware.read_cpuinfo(cpuinfo_path)
+    return [flag for flag in _CPU_FLAGS if info is not None and flag in info.flags]
 
 
 def gpu_compute_capabilities():

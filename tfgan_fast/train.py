@@ -32,6 +32,9 @@ flags.DEFINE_bool("dry_run", False, "Build everything, print a report (config, p
                   "time of the run) and exit without writing to --model_dir.")
 flags.DEFINE_integer("dry_run_steps", 3, "Timed iterations of --dry_run.")
 flags.DEFINE_bool("print_config", False, "With --dry_run: print the whole resolved gin config.")
+flags.DEFINE_string("profile_steps", None, "A,B: write a TensorFlow profiler trace of iterations "
+                    "A to B into DIR/train (TensorBoard's Profile tab; same as "
+                    "--gin_param='run.profile_steps = (A, B)').")
 flags.DEFINE_float("stop_grace_seconds", 60.0, "After Ctrl-C or SIGTERM a run stops at the end "
                    "of its iteration; if it is blocked inside TensorFlow this long (e.g. a "
                    "collective waiting for a lost worker), it is killed. A second signal "
@@ -59,7 +62,10 @@ def main(argv):
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
-    config.parse(gin_files, FLAGS.gin_param)
+    params = list(FLAGS.gin_param)
+    if FLAGS.profile_steps is not None:
+        params.append(f"run.profile_steps = {FLAGS.profile_steps!r}")
+    config.parse(gin_files, params)
     if FLAGS.dry_run:
         experiment.dry_run(FLAGS.model_dir, FLAGS.dry_run_steps, FLAGS.print_config)
         return 0

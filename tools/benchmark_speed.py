@@ -7,6 +7,28 @@ r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
   python tools/benchmark_speed.py --methods=fastgan,sngan,robgan
   python tools/benchmark_speed.py --gin_file=gin/fargan_synthetic_8gaussians.gin \
       --iterations=20000 --warmup=2000 --steps_per_execution=1,1000
+  python tools/benchmark_speed.py --flops --mixed_precision=none,mixed_bfloat16
+  python tools/benchmark_speed.py --gin_file=gin/fastgan_cifar.gin --graph_diff \
+      --mixed_precision=none,mixed_bfloat16
+
+Every table comes with the host's CPU model, cores, clock and vector flags (avx2, fma, avx512f,
+avx512_bf16, amx_tile, amx_bf16; `tfgan_fast.hardware`): figures from different hosts do not
+compare.
+
+`--flops` counts the floating-point operations of one training iteration of each CIFAR method
+(`--methods`, default all five) with TensorFlow's cost analysis of the traced `train_step`
+(`tfgan_fast.flops`), and G's and D's forward pass per example both from TensorFlow and by hand
+from the layers; with `--iterations` > 0 it also times each method (as `--methods` does) and
+prints the achieved FLOP/s against the CPU's peak (`--fma_units`, `--clock_ghz`) and the time the
+same FLOPs take at an A100's and an H100's published bfloat16 peak (`tfgan_fast.hardware.GPUS`,
+which `tools/scaling_estimate.py` uses too).
+
+`--graph_diff` compares the trainer's training function with the minimal hand-written iteration
+(`--reference`) op by op, after TensorFlow's graph optimisations (Grappler, the oneDNN
+rewrites): each is run once with run metadata on, and the table counts the nodes of each op type
+(with a fused kernel's fused ops) and dtype in the executed partition graphs, printing every one
+whose count differs; with `--iterations` > 0 it then traces both with TensorFlow's profiler and
+prints the kernel time per op type and iteration (the 15 largest differences).
 
 With `--methods`, each method runs its CIFAR-10 gin file (plus any `--gin_file` / `--gin_param`
 overrides) with the same synthetic data, network width (`--width`) and global batch
@@ -42,7 +64,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
                           "--methods, overrides applied after each method's own file.")
 flags.DEFINE_list("methods", [], "Compare training methods on the same data, width and batch: "
-                  "any of fastgan, sngan, sngan_ac, robgan.")
+                  "any of fastgan, sngan, sngan_ac, robgan, logan (its SN-GAN CNNs keep their "
+                  "own widths).")
 flags.DEFINE_integer("width", 128, "With --methods: feature maps of G and D for every method.")
 flags.DEFINE_integer("batch_size", 64, "With --methods: global batch for every method.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
@@ -65,6 +88,15 @@ flags.DEFINE_integer("eval_cost", 0, "Instead of training, time an evaluation's 
                      "weights (TF-GAN's Inception costs the same and needs a download), measured "
                      "on --eval_cost_measured images and scaled.")
 flags.DEFINE_integer("eval_cost_measured", 1000, "Images actually classified by --eval_cost.")
+flags.DEFINE_bool("flops", False, "Count the FLOPs of one iteration of each --methods (default: "
+                  "all; each its own CIFAR config unless --width / --batch_size are given); with "
+                  "--iterations > 0 also time them against the CPU's and GPUs' peaks.")
+flags.DEFINE_integer("fma_units", 2, "512-bit FMA units per core for the CPU's peak (2: Intel "
+                     "Xeon Gold/Platinum, AMD Zen 5; 1: Zen 4).")
+flags.DEFINE_float("clock_ghz", None, "Clock for the CPU's peak (default: /proc/cpuinfo's cpu "
+                   "MHz).")
+flags.DEFINE_bool("graph_diff", False, "Compare the trainer's optimized graph with the minimal "
+                  "iteration's, op type by op type, for each --mixed_precision.")
 flags.DEFINE_bool("real_data", False, "Use the configured data set instead of synthetic "
                   "images (it must be available).")
 
@@ -316,7 +348,8 @@ def _reference_fargan(trainer, batches, per_call=1):
 
 # Each method's own CIFAR-10 configuration.
 METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/sngan_cifar.gin",
-              "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin"}
+              "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin",
+              "logan": "gin/logan_sngan_cifar.gin"}
 # Zhong et al. 2020, Table 6, CIFAR-10 on one 1080 Ti: seconds per 1k iterations.
 PAPER_S_PER_1K = {"fastgan": 95.5, "sngan": 245.1, "robgan": 385.1}
 # The authors' PyTorch code on this 2-core CPU, batch 64, 128-channel CIFAR nets: s / iteration.
@@ -333,11 +366,11 @@ def _data_params():
             f"SyntheticImages.num_classes = {FLAGS.num_classes}"]
 
 
-def _variant(policy, xla, gin_files=None, extra_params=()):
+def _build(policy, xla, gin_files=None, extra_params=()):
+    """The configured experiment on synthetic data, built, with its dataset: `(exp, global
+    batch, per-replica batch, dataset)`."""
     import gin  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
-    import numpy as np  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from tfgan_fast import config  # pylint: disable=import-outside-toplevel
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
@@ -358,6 +391,16 @@ def _variant(policy, xla, gin_files=None, extra_params=()):
     local = per_replica * trainer.real_batches_per_iteration
     dataset = exp.strategy.distribute_datasets_from_function(
         lambda ctx: exp.data.make(local, seed=0, input_context=ctx))
+    return exp, batch, per_replica, dataset
+
+
+def _variant(policy, xla, gin_files=None, extra_params=()):
+    import numpy as np  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    exp, batch, per_replica, dataset = _build(policy, xla, gin_files, extra_params)
+    trainer = exp.trainer
+    local = per_replica * trainer.real_batches_per_iteration
     timer = _Timer()
     trainer.fit(dataset, epochs=1, steps_per_epoch=FLAGS.warmup + FLAGS.iterations,
                 callbacks=[timer.callback], verbose=0, shuffle=False)
@@ -545,11 +588,238 @@ def _eval_cost():
     print(f"  Inception-v3 forward at 299x299 (float32): {c_seconds * n / batch:.1f} s")
 
 
+def _print_host():
+    """The host line every table starts with."""
+    from tfgan_fast import hardware  # pylint: disable=import-outside-toplevel
+
+    print(hardware.describe(hardware.read_cpuinfo()))
+
+
+def _iteration_flops(exp):
+    """`(TF FLOPs of one iteration over all replicas, conv + matmul share, {net: (TF per
+    example, hand executed, hand nominal)})` of a built experiment."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import flops  # pylint: disable=import-outside-toplevel
+
+    trainer = exp.trainer
+    shape = tuple(exp.data.image_shape)
+    n = exp.per_replica_batch * trainer.real_batches_per_iteration
+    with exp.strategy.scope():
+        counts = flops.function_flops(trainer.train_step, (tf.TensorSpec([n, *shape]),
+                                                           tf.TensorSpec([n], tf.int32)))
+    replicas = exp.strategy.num_replicas_in_sync
+
+    def labels(b):
+        return tf.TensorSpec([b], tf.int32) if trainer.num_classes else None
+
+    nets = {"G": (trainer.generator, lambda b: (tf.TensorSpec([b, trainer.z_dim]), labels(b))),
+            "D": (trainer.discriminator, lambda b: (tf.TensorSpec([b, *shape]), labels(b)))}
+    forward = {name: (flops.forward_per_example(net, specs),
+                      flops.hand_forward(net, shape), flops.hand_forward(net, shape, False))
+               for name, (net, specs) in nets.items()}
+    return replicas * sum(counts.values()), replicas * flops.matmul_share(counts), forward
+
+
+def _flops_table():
+    """FLOPs per iteration of each method; with --iterations > 0 its speed against the peaks."""
+    from tfgan_fast import hardware  # pylint: disable=import-outside-toplevel
+
+    methods = FLAGS.methods or list(METHOD_GIN)
+    unknown = [m for m in methods if m not in METHOD_GIN]
+    if unknown:
+        raise app.UsageError(f"--methods: unknown {unknown}; choose from {sorted(METHOD_GIN)}")
+    same = []
+    if FLAGS["width"].present:
+        same += [f"ResNetGenerator.width = {FLAGS.width}",
+                 f"ResNetDiscriminator.width = {FLAGS.width}"]
+    if FLAGS["batch_size"].present:
+        same.append(f"run.batch_size = {FLAGS.batch_size}")
+    info = hardware.read_cpuinfo()
+    peaks = hardware.peak_flops(info, FLAGS.fma_units, FLAGS.clock_ghz) if info else None
+    timed = FLAGS.iterations > 0
+    rows = []
+    for method in methods:
+        files = [os.path.join(ROOT, METHOD_GIN[method])] + list(FLAGS.gin_file)
+        print(f"counting {method} ...", flush=True)
+        exp, batch, _, _ = _build(FLAGS.mixed_precision[0], False, files, same)
+        total, matmul, forward = _iteration_flops(exp)
+        row = {"method": method, "batch": batch, "flops": total, "matmul": matmul,
+               "forward": forward, "times": {}}
+        if timed:
+            for policy in FLAGS.mixed_precision:
+                print(f"timing {method}, policy {policy} ...", flush=True)
+                row["times"][policy] = _variant(policy, False, files, same)["mean"]
+        rows.append(row)
+    print()
+    _print_host()
+    if peaks:
+        clock = FLAGS.clock_ghz or info.mhz / 1000
+        print(f"CPU peak: {info.cores} cores x {clock:.2f} GHz x {FLAGS.fma_units} FMA units: "
+              f"float32 {peaks['float32'] / 1e9:.0f} GFLOP/s (AVX-512 FMA), bfloat16 "
+              f"{peaks['bfloat16'] / 1e9:.0f} GFLOP/s ({peaks['bfloat16_unit']})")
+    a100, h100 = hardware.GPUS["a100"][0], hardware.GPUS["h100"][0]
+    print("FLOPs: TensorFlow's cost analysis of the traced train_step (all replicas); G and D "
+          "forward per example: TensorFlow's conv + matmul count / by hand from the layers as "
+          "executed / as the architecture is written (GFLOP). GPU columns: the same FLOPs at "
+          "the published bfloat16 dense peak (A100 312, H100 989 TFLOP/s).")
+    print(f"{'method':<10}{'batch':>6}{'GFLOP/it':>10}{'conv+mm':>9}"
+          f"{'G fwd TF/hand/arch':>24}{'D fwd TF/hand/arch':>24}{'A100 ms':>9}{'H100 ms':>9}")
+
+    def fmt(value):
+        return "-" if value is None else f"{value / 1e9:.3f}"
+
+    for row in rows:
+        g, d = row["forward"]["G"], row["forward"]["D"]
+        print(f"{row['method']:<10}{row['batch']:>6}{row['flops'] / 1e9:>10.1f}"
+              f"{row['matmul'] / row['flops']:>9.1%}{'/'.join(map(fmt, g)):>24}"
+              f"{'/'.join(map(fmt, d)):>24}{1e3 * row['flops'] / a100:>9.2f}"
+              f"{1e3 * row['flops'] / h100:>9.2f}")
+    if not timed:
+        print("(--iterations > 0 also times each method: achieved FLOP/s and share of peak)")
+        return
+    print(f"\n{'method':<10}{'policy':<16}{'s/it':>8}{'GFLOP/s':>9}{'of CPU peak':>13}")
+    for row in rows:
+        for policy, seconds in row["times"].items():
+            peak = None
+            if peaks:
+                peak = peaks["float32" if policy in ("none", "float32") else "bfloat16"]
+            rate = row["flops"] / seconds
+            share = f"{rate / peak:.1%}" if peak else "-"
+            print(f"{row['method']:<10}{policy:<16}{seconds:>8.3f}{rate / 1e9:>9.1f}{share:>13}")
+
+
+def _run_metadata_graph(fn):
+    """The executed graph of the largest function `fn()` runs (after Grappler and the oneDNN
+    rewrites): its partition graphs' nodes. `fn` must trace on this call (run metadata records
+    a function's graphs when it is instantiated)."""
+    from tensorflow.python.eager import context  # pylint: disable=import-outside-toplevel
+
+    ctx = context.context()
+    ctx.enable_run_metadata()
+    try:
+        fn()
+        metadata = ctx.export_run_metadata()
+    finally:
+        ctx.disable_run_metadata()
+    graphs = [[node for part in graph.partition_graphs for node in part.node]
+              for graph in metadata.function_graphs]
+    return max(graphs, key=len, default=[])
+
+
+def op_type_counts(nodes):
+    """`Counter` of `op{fused ops}[dtype]` (`T`, or `SrcT->DstT` for casts) over graph
+    nodes."""
+    import collections  # pylint: disable=import-outside-toplevel
+
+    from tensorflow.core.framework import types_pb2  # pylint: disable=import-outside-toplevel
+
+    def name(node):
+        attr = node.attr
+        # A fused kernel's parts (e.g. _MklNativeFusedConv2D{BiasAdd,Relu}) tell fusions apart.
+        fused = ""
+        if "fused_ops" in attr:
+            fused = "{" + ",".join(op.decode() for op in attr["fused_ops"].list.s) + "}"
+        if "SrcT" in attr and "DstT" in attr:
+            return (f"{node.op}[{types_pb2.DataType.Name(attr['SrcT'].type)[3:].lower()}->"
+                    f"{types_pb2.DataType.Name(attr['DstT'].type)[3:].lower()}]")
+        if "T" in attr and attr["T"].type:
+            return f"{node.op}{fused}[{types_pb2.DataType.Name(attr['T'].type)[3:].lower()}]"
+        return node.op + fused
+
+    return collections.Counter(name(node) for node in nodes)
+
+
+def _traced_op_times(fn):
+    """`profiling.op_times` of a profiler trace of `fn()`."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from tfgan_fast import profiling  # pylint: disable=import-outside-toplevel
+
+    with tempfile.TemporaryDirectory() as log_dir:
+        tf.profiler.experimental.start(log_dir)
+        try:
+            fn()
+        finally:
+            tf.profiler.experimental.stop()
+        return profiling.op_times(profiling.read_trace(profiling.trace_files(log_dir)[-1]))
+
+
+def _print_op_times(trainer, dataset, reference):
+    """Kernel time per op type and iteration, trainer against the minimal iteration, each traced
+    over --iterations after --warmup (the 15 largest differences)."""
+    n = FLAGS.iterations
+
+    def fit(steps):
+        trainer.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+
+    def calls(count):
+        for _ in range(count):
+            reference()
+
+    if FLAGS.warmup:
+        fit(FLAGS.warmup)
+        calls(FLAGS.warmup)
+    ours, theirs = _traced_op_times(lambda: fit(n)), _traced_op_times(lambda: calls(n))
+    keys = sorted(set(ours) | set(theirs),
+                  key=lambda k: -abs(ours.get(k, 0.0) - theirs.get(k, 0.0)))
+    print(f"kernel time per iteration by op type (profiler trace of {n} iterations each; "
+          f"total {1e3 * sum(ours.values()) / n:.1f} ms trainer, "
+          f"{1e3 * sum(theirs.values()) / n:.1f} ms minimal; valid on a quiet machine only):")
+    print(f"{'op type':<48}{'trainer ms':>11}{'minimal ms':>11}{'diff':>9}")
+    for key in keys[:15]:
+        a, b = 1e3 * ours.get(key, 0.0) / n, 1e3 * theirs.get(key, 0.0) / n
+        print(f"{key:<48}{a:>11.2f}{b:>11.2f}{a - b:>+9.2f}")
+
+
+def _graph_diff():
+    """Prints the op-type counts that differ between the trainer's and the minimal iteration's
+    executed graphs, for each --mixed_precision."""
+    for policy in FLAGS.mixed_precision:
+        exp, _, per_replica, dataset = _build(policy, False)
+        trainer = exp.trainer
+        local = per_replica * trainer.real_batches_per_iteration
+        trainer_nodes = _run_metadata_graph(
+            lambda: trainer.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0,
+                                shuffle=False))
+        reference = _reference_iteration(trainer, iter(exp.data.make(local, seed=2)), False)
+        if reference is None:
+            raise app.UsageError("--graph_diff: the config is not one of the compositions the "
+                                 "minimal iteration covers (see _reference_iteration)")
+        reference_nodes = _run_metadata_graph(reference)
+        ours, theirs = op_type_counts(trainer_nodes), op_type_counts(reference_nodes)
+        print()
+        _print_host()
+        print(f"config: {' + '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}; policy "
+              f"{policy}: {sum(ours.values())} nodes in the trainer's executed graph, "
+              f"{sum(theirs.values())} in the minimal iteration's")
+        print(f"{'op[dtype]':<48}{'trainer':>9}{'minimal':>9}{'diff':>7}")
+        for key in sorted(set(ours) | set(theirs)):
+            if ours[key] != theirs[key]:
+                print(f"{key:<48}{ours[key]:>9}{theirs[key]:>9}{ours[key] - theirs[key]:>+7}")
+        kinds = ("Cast", "Transpose", "_MklTranspose", "_FusedConv2D", "_MklNativeFusedConv2D",
+                 "_MklNativeConv2DBackpropInput", "_MklNativeConv2DBackpropFilter",
+                 "_MklNativeConv2DBackpropFilterWithBias", "_MklMatMul", "_MklNativeFusedMatMul")
+        print("equal in both (and every op type not listed above): " + ", ".join(
+            f"{key} {ours[key]}" for key in sorted(ours)
+            if key.split("[")[0].split("{")[0] in kinds and ours[key] == theirs[key]))
+        if FLAGS.iterations:
+            _print_op_times(trainer, dataset, reference)
+
+
 def main(argv):
     quiet.quiet_tensorflow()
     del argv
     if FLAGS.eval_cost:
         _eval_cost()
+        return
+    if FLAGS.flops:
+        _flops_table()
+        return
+    if FLAGS.graph_diff:
+        if not FLAGS.gin_file:
+            raise app.UsageError("--graph_diff needs --gin_file")
+        _graph_diff()
         return
     if FLAGS.methods:
         _compare_methods()

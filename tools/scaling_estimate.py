@@ -19,8 +19,9 @@ models one training iteration under data parallelism:
   backward pass, so no overlap is assumed.
 
 GPU figures (published peaks, per direction): A100 SXM 312 TFLOP/s bf16 dense, NVLink 3 300 GB/s;
-V100 SXM2 125 TFLOP/s fp16 tensor cores, NVLink 2 150 GB/s; between nodes one HDR InfiniBand
-adapter (200 Gb/s = 25 GB/s) per GPU, as in NVIDIA's DGX A100.
+H100 SXM 989 TFLOP/s bf16 dense, NVLink 4 450 GB/s; V100 SXM2 125 TFLOP/s fp16 tensor cores,
+NVLink 2 150 GB/s; between nodes one InfiniBand adapter per GPU, as in NVIDIA's DGX A100 (HDR,
+200 Gb/s = 25 GB/s) and DGX H100 (NDR, 400 Gb/s = 50 GB/s).
 """
 
 import os
@@ -29,6 +30,7 @@ import tempfile
 from absl import flags
 
 from tfgan_fast import cli
+from tfgan_fast import hardware
 from tfgan_fast import quiet
 
 FLAGS = flags.FLAGS
@@ -37,24 +39,19 @@ flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
 flags.DEFINE_list("image_shape", ["32", "32", "3"], "H,W,C of the data.")
 flags.DEFINE_integer("num_classes", 10, "Classes of the data (0: unconditional).")
 flags.DEFINE_list("gpus", ["8", "64"], "GPU counts to estimate.")
-flags.DEFINE_enum("gpu", "a100", ["a100", "v100"], "GPU model (see the module docstring).")
+flags.DEFINE_enum("gpu", "a100", ["a100", "h100", "v100"], "GPU model (see the module "
+                  "docstring).")
 flags.DEFINE_float("utilisation", 0.4, "Fraction of the GPU's peak the networks reach.")
 flags.DEFINE_integer("batch_size", None, "Global batch (default: the config's run.batch_size).")
 
-GPUS = {  # peak FLOP/s, NVLink GB/s per direction, inter-node GB/s per GPU
-    "a100": (312e12, 300e9, 25e9),
-    "v100": (125e12, 150e9, 12.5e9),
-}
+GPUS = hardware.GPUS  # peak FLOP/s, NVLink GB/s per direction, inter-node GB/s per GPU
 GPUS_PER_NODE = 8
 
 
 def forward_flops(fn, *specs):
     """Floating-point operations of one call of `fn` on inputs of `specs` (graph profiler)."""
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    graph = tf.function(fn).get_concrete_function(*specs).graph
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    return tf.compat.v1.profiler.profile(graph, options=options).total_float_ops
+    from tfgan_fast import flops  # pylint: disable=import-outside-toplevel
+    return sum(flops.function_flops(fn, *specs).values())
 
 
 def iteration_model(params_g, params_d, flops_g, flops_d, batch, d_steps, g_steps):
