@@ -451,6 +451,9 @@ class RaceToolTest(tf.test.TestCase):
              "unknown schedule 'cosine'"),
             (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--seeds=0"],
              "--seeds=0 must be >= 1"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--tune_lrs=1e-3",
+              "--tune_budget_seconds=1", "--tune_num_evals=2"],
+             "--tune_num_evals=2 must be >= --last=3"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
