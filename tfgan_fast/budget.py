@@ -21,8 +21,9 @@ of the run, and is left as it is.
 The choice is recorded in `DIR/budget.json` (budget, measured speed, `T0`, `N` and the bindings)
 before training, and the bindings land in `DIR/operative_config.gin` like any other: a resumed
 run replays the recorded bindings and never times again. The budget covers the training
-iterations; evaluations and checkpoints come on top. `tfgan_fast.race` writes the same file with the speed
-it measured in its interleaved timing rounds, so a race's runs take their length the same way.
+iterations; evaluations and checkpoints come on top. `tfgan_fast.race` writes the same file with
+the speed it measured in its interleaved timing rounds, so a race's runs take their length the
+same way.
 """
 
 import json
