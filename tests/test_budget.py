@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import unittest.mock
 
 import pytest
 import tensorflow as tf
@@ -120,6 +121,9 @@ class LengthTest(tf.test.TestCase):
         open(os.path.join(model_dir, "checkpoints", "ckpt-3.index"), "w").close()
         with self.assertRaisesRegex(budget.BudgetError, "started without a budget"):
             budget.choose(model_dir, 5.0, measure_fn=_never)
+        with unittest.mock.patch.dict(os.environ, {"TF_CONFIG": "{}"}):
+            with self.assertRaisesRegex(budget.BudgetError, "several workers"):
+                budget.choose(self.get_temp_dir() + "/workers", 5.0, measure_fn=_never)
 
 
 @pytest.mark.slow

@@ -204,7 +204,7 @@ def write_record(model_dir, record):
     os.replace(tmp, os.path.join(model_dir, BUDGET_FILE))
 
 
-def choose(model_dir, budget_seconds, measure_fn=measure, log=print):
+def choose(model_dir, budget_seconds, measure_fn=measure):
     """The run's length under `budget_seconds`: recorded in `DIR/budget.json`, or timed now.
 
     A recorded choice is kept (a resumed run never re-times); a fresh one times the step with
@@ -214,9 +214,13 @@ def choose(model_dir, budget_seconds, measure_fn=measure, log=print):
         The record: `budget_seconds`, `s_per_it`, `train_steps`.
 
     Raises:
-        BudgetError: the directory records another budget, or holds checkpoints of a run that
-            started without one.
+        BudgetError: the directory records another budget, holds checkpoints of a run that
+            started without one, or the run has several workers (`TF_CONFIG`), which would
+            each time themselves.
     """
+    if os.environ.get("TF_CONFIG"):
+        raise BudgetError("a budget is chosen by timing this process; with several workers "
+                          "(TF_CONFIG is set) bind run.train_steps instead")
     record = read_record(model_dir)
     if record is not None:
         if not math.isclose(record["budget_seconds"], budget_seconds, rel_tol=1e-9):
@@ -244,7 +248,7 @@ def apply(model_dir, budget_seconds, measure_fn=measure, log=print):
     configured length `configured_steps` and the `bindings` applied.
     """
     import gin  # pylint: disable=import-outside-toplevel
-    record = choose(model_dir, budget_seconds, measure_fn, log)
+    record = choose(model_dir, budget_seconds, measure_fn)
     if "bindings" not in record:
         # Computed once, from the config the run started with, and replayed verbatim on resume:
         # a resume that edits run.train_steps or a macro cannot move the schedules.
