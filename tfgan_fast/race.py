@@ -823,7 +823,7 @@ def write_results(race_dir, state, baselines=(), title=None, target_fid=None):
         f.write(table)
     if rows:
         try:
-            plot(rows, os.path.join(race_dir, PLOT_FILE), classifier_name, title)
+            plot(rows, os.path.join(race_dir, PLOT_FILE), classifier_name, title, target)
             plot_precision_recall(_seed_means(rows), os.path.join(race_dir, PR_PLOT_FILE),
                                   classifier_name, title)
         except ImportError:
@@ -847,11 +847,11 @@ def _seed_means(rows):
     return out
 
 
-def plot(rows, path, classifier_name=None, title=None):
+def plot(rows, path, classifier_name=None, title=None, target=None):
     """FID against equivalent wall-clock (left) and against iterations (right): each config's
-    mean over seeds, with a band of ± 1 sd where it has 2 or more (matplotlib, PNG). The right
-    panel separates a method that is better per iteration from one that is faster per
-    second."""
+    mean over seeds, with a band of ± 1 sd where it has 2 or more, and the target FID dashed
+    (matplotlib, PNG). The right panel separates a method that is better per iteration from
+    one that is faster per second."""
     import matplotlib  # pylint: disable=import-outside-toplevel
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
@@ -876,6 +876,10 @@ def plot(rows, path, classifier_name=None, title=None):
             line, = ax.plot(xs, mean, marker="o", markersize=3, linewidth=1.5, label=label)
             if seeds > 1:
                 ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    if target is not None:
+        for ax in (by_time, by_step):
+            ax.axhline(target, color="0.4", linestyle="--", linewidth=1,
+                       label=f"target FID {target:.2f}" if ax is by_time else None)
     by_time.set_xlabel(f"equivalent wall-clock ({unit}): iterations x measured s/it")
     by_step.set_xlabel("iterations (one G update each)")
     by_time.set_ylabel((f"FID ({classifier_name})" if classifier_name else "FID")
