@@ -32,7 +32,7 @@ flags.DEFINE_bool("dry_run", False, "Build everything, print a report (config, p
                   "time of the run) and exit without writing to --model_dir.")
 flags.DEFINE_string("budget", None, "Train for this long (90s, 30m, 1.5h): times the first "
                     "iterations once and rescales the run's length, intervals and schedules to "
-                    "fit (run.budget_seconds; docs/budget.md). A resumed run keeps its length.")
+                    "fit (run.budget_seconds; docs/race.md). A resumed run keeps its length.")
 flags.DEFINE_integer("dry_run_steps", 3, "Timed iterations of --dry_run.")
 flags.DEFINE_bool("print_config", False, "With --dry_run: print the whole resolved gin config.")
 flags.DEFINE_float("stop_grace_seconds", 60.0, "After Ctrl-C or SIGTERM a run stops at the end "
