@@ -339,6 +339,22 @@ class ProtocolTest(tf.test.TestCase):
             {"final/fid": round((61 + 52 + 44) / 3, 4), "final/class_acc": 0.5,
              "final/precision": 0.7, "final/recall": 0.6}))
 
+    def test_the_grid_refuses_a_scoped_rate_it_cannot_reach(self):
+        race_dir = self.get_temp_dir() + "/scoped"
+        os.makedirs(race_dir)
+        configs = [race.parse_config(f"ttur={TINY['fastgan']}+g/make_optimizer.learning_rate"
+                                     "=1e-4")]
+        state = race.load_state(race_dir, 20.0, 4, configs, tuning={
+            "lrs": [1e-3], "schedules": ["constant"], "budget_seconds": 2.0})
+        state["configs"]["ttur"].update(s_per_it=0.5, configured_steps=10)
+        runner = FakeRunner(_curve)
+        race.execute(race_dir, state, ["ttur"], runner=runner, log=lambda s: None)
+        self.assertEqual(runner.calls, [])
+        self.assertTrue(state["configs"]["ttur"]["grid"]["constant_lr0.001"]["error"].startswith(
+            "RaceError: config 'ttur' sets its learning rate in the gin scope 'g' "
+            "(make_optimizer)"))
+        self.assertEqual(state["configs"]["ttur"]["error"], "every tuning point failed")
+
     def test_equal_iterations_with_per_config_bindings(self):
         """A sweep: --iterations instead of a budget, one binding per config, no grid."""
         race_dir = self.get_temp_dir() + "/sweep"

@@ -70,6 +70,8 @@ _PROGRESS = re.compile(r"\]\s+(\d+)/(\d+)\s+\|")
 # The line of a traceback that says what went wrong (`DataError: ...`, `ValueError: ...`).
 _ERROR = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)): ")
 _HALVING = re.compile(r"^halving([0-9]*\.?[0-9]+)$")
+_RATE_SELECTORS = ("make_optimizer", "make_rmsprop", "make_sgd", "LinearDecay",
+                   "ExponentialHalving")
 DEFAULT_LAST = 3  # evaluations averaged into a run's score and final figures
 
 
@@ -155,13 +157,15 @@ def check_schedule(name):
 
 
 def schedule_bindings(shape, lr, configured_steps):
-    """Gin bindings that give an Adam-style config (`make_optimizer`) the learning rate `lr`
-    under schedule `shape`; a horizon is written for the config's own length
+    """Gin bindings that give a config the learning rate `lr` under schedule `shape` (`own`
+    replaces the initial rate of whichever optimiser factory and schedule the config uses; the
+    other shapes set `make_optimizer`'s schedule, Adam-style configs); a horizon is written for the config's own length
     `configured_steps` and rescaled with it when the run's length is chosen."""
     if shape == "own":
         return [f"ExponentialHalving.initial_learning_rate = {lr!r}",
                 f"LinearDecay.initial_learning_rate = {lr!r}",
-                f"make_optimizer.learning_rate = {lr!r}"]
+                f"make_optimizer.learning_rate = {lr!r}",
+                f"make_rmsprop.learning_rate = {lr!r}", f"make_sgd.learning_rate = {lr!r}"]
     if shape == "constant":
         return ["make_optimizer.schedule = None", f"make_optimizer.learning_rate = {lr!r}"]
     if shape == "linear":
@@ -433,12 +437,27 @@ def prepare_run(config, job, s_per_it):
         return
     from tfgan_fast import config as config_lib  # pylint: disable=import-outside-toplevel
     config_lib.parse(config["gin_files"], list(config["gin_params"]) + job.bindings)
+    if job.hparams.get("lr") is not None:
+        _check_unscoped_rates(job.config)
     configured, bindings = budget_lib.length_bindings(job.iterations)
     budget_lib.write_record(job.model_dir, {
         "budget_seconds": job.budget_seconds, "s_per_it": s_per_it,
         "train_steps": job.iterations, "configured_steps": configured, "timed_by": "race",
         "bindings": bindings + [f"run.eval_every = {job.eval_every}",
                                 f"run.checkpoint_every = {job.eval_every}"]})
+
+
+def _check_unscoped_rates(name):
+    """Refuses to tune a config whose rates are set in a gin scope (`g/make_optimizer.
+    learning_rate`): the grid's unscoped bindings would not reach them."""
+    import gin  # pylint: disable=import-outside-toplevel
+    bound = gin.config._CONFIG  # pylint: disable=protected-access
+    for (scope, selector), params in bound.items():
+        if scope and selector.rsplit(".", 1)[-1] in _RATE_SELECTORS and (
+                {"learning_rate", "initial_learning_rate", "schedule"} & set(params)):
+            raise RaceError(f"config {name!r} sets its learning rate in the gin scope "
+                            f"{scope!r} ({selector.rsplit('.', 1)[-1]}): the tuning grid "
+                            "cannot tune it; race it without --tune_lrs")
 
 
 # --- training processes ---------------------------------------------------------------------
@@ -524,7 +543,8 @@ def execute(race_dir, state, names, runner=None, log=print, progress=None):
                 record.pop("error", None)
                 write_hparams(job, rows, state["last"])
             else:
-                record.update(status="failed", error=f"exit {code}: {last}")
+                record.update(status="failed",
+                              error=last if code is None else f"exit {code}: {last}")
                 log(f"race: {job.config} {_job_label(job)} failed ({record['error']}); the "
                     "race goes on")
             if job.phase == "tuning":
