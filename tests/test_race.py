@@ -1,5 +1,6 @@
-"""The time-to-quality race: its arithmetic by hand, and tools/race.py end to end on tiny configs
-(a failing config, a race killed mid-training and continued, bad arguments)."""
+"""The fair race: its arithmetic and tables by hand; tuning, seeds, failures and resume through
+its runner seam (injected metrics, no training); tools/race.py end to end on tiny configs (tuned,
+two seeds, a failing config, killed mid-race and continued; bad arguments)."""
 
 import csv
 import json
@@ -13,6 +14,7 @@ import time
 import pytest
 import tensorflow as tf
 
+from tfgan_fast import budget
 from tfgan_fast import race
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,7 +24,9 @@ TIMING = ["--timing_rounds=2", "--timing_iterations=2", "--timing_warmup=1"]
 
 
 def _env():
-    return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    path = os.pathsep.join([ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH")
+                                     else []))
+    return dict(os.environ, PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="2")
 
 
 def _race_cmd(race_dir, budget, configs, extra=()):
@@ -60,67 +64,6 @@ class ArithmeticTest(tf.test.TestCase):
         self.assertIsNone(race.time_to_reach(points, 39.9))
         self.assertAlmostEqual(race.time_to_reach([(1.0, math.nan), (2.0, 80.0), (4.0, 40.0)],
                                                   60.0), 3.0)
-
-    def test_summary_times_every_config_to_the_best_baselines_final_fid(self):
-        state = {"configs": {
-            "fast": {"status": "done", "s_per_it": 0.5, "iterations": 40},
-            "sn": {"status": "done", "s_per_it": 2.0, "iterations": 10},
-            "rob": {"status": "done", "s_per_it": 4.0, "iterations": 5},
-            "broken": {"status": "failed", "error": "ValueError: bad"}}}
-
-        def row(config, step, fid, acc=0.5):
-            return {"config": config, "step": step,
-                    "equivalent_seconds": step * state["configs"][config]["s_per_it"],
-                    "fid": fid, "is_mean": 3.0, "is_std": 0.1, "kid": 1.0, "class_acc": acc,
-                    "classifier": "c"}
-
-        rows = [row("fast", 20, 90.0), row("fast", 40, 30.0),   # t = 10 s, 20 s
-                row("sn", 5, 80.0), row("sn", 10, 50.0),         # t = 10 s, 20 s
-                row("rob", 5, 70.0, acc=None)]                    # t = 20 s
-        summaries, target, name = race.summarise(rows, state, baselines=("sn", "rob"))
-        self.assertEqual((target, name), (50.0, "sn"))  # sn's final 50 beats rob's 70
-        by = {s["config"]: s for s in summaries}
-        # fast: 90 at 10 s, 30 at 20 s: FID 50 at 10 + 10 * (90 - 50) / (90 - 30) = 16.67 s.
-        self.assertAlmostEqual(by["fast"]["time_to_target"], 10 + 10 * 40 / 60)
-        self.assertAlmostEqual(by["sn"]["time_to_target"], 20.0)
-        self.assertIsNone(by["rob"]["time_to_target"])
-        self.assertEqual((by["fast"]["final_fid"], by["fast"]["best_fid"]), (30.0, 30.0))
-        self.assertNotIn("final_fid", by["broken"])
-        table = race.markdown_table(summaries, target, name, "toy classifier")
-        self.assertIn("| fast | 0.500 | 40 | 20.0 s | 30.00 | 30.00 | 3.00 ± 0.10 | 50.0% | "
-                      "16.7 s |  |", table)
-        self.assertIn("| rob | 4.000 | 5 | 20.0 s | 70.00 | 70.00 | 3.00 ± 0.10 | – | "
-                      "not reached |  |", table)
-        self.assertIn("| broken | – | – | – | – | – | – | – | – | ValueError: bad |", table)
-        self.assertIn("final FID (toy classifier)", table)
-        self.assertIn("time to FID 50.00 (sn's final)", table)
-
-    def test_results_refuse_mixed_conventions_and_state_the_one_used(self):
-        from tfgan_fast.eval import callback  # pylint: disable=import-outside-toplevel
-        race_dir = self.get_temp_dir()
-        state = {"configs": {"a": {"status": "done", "s_per_it": 1.0, "iterations": 2},
-                             "b": {"status": "done", "s_per_it": 2.0, "iterations": 2}}}
-
-        def write(name, convention):
-            os.makedirs(os.path.join(race_dir, name), exist_ok=True)
-            with open(os.path.join(race_dir, name, callback.METRICS_FILENAME), "w",
-                      newline="", encoding="utf-8") as f:
-                w = csv.writer(f)
-                w.writerow(callback.CSV_COLUMNS)
-                w.writerow([2, 1.0, 8, 2.0, 0.1, 50.0, 0.1, "clf", 1.0, 0.5, 0.7, 0.6, 0.9,
-                            0.8, convention])
-
-        write("a", "real: x train (10 images); generated: 5; no resize")
-        write("b", "real: x train (10 images); generated: 5; no resize")
-        table, _ = race.write_results(race_dir, state)
-        self.assertTrue(table.startswith("Measured with real: x train (10 images); generated: "
-                                         "5; no resize.\n"))
-        rows = _read_csv(os.path.join(race_dir, race.CSV_FILE))
-        self.assertEqual([r["recall"] for r in rows], ["0.6", "0.6"])
-        self.assertGreater(os.path.getsize(os.path.join(race_dir, race.PR_PLOT_FILE)), 1000)
-        write("b", "real: x test (10 images); generated: 5; no resize")
-        with self.assertRaisesRegex(race.RaceError, "different conventions"):
-            race.write_results(race_dir, state)
 
     def test_specs_and_their_errors(self):
         c = race.parse_config(f"fast={TINY['fastgan']}+{TINY['sngan']}", ["run.seed = 1"])
@@ -165,7 +108,7 @@ class ArithmeticTest(tf.test.TestCase):
         self.assertEqual(sorted(race.load_state(race_dir, 60.0, 10, [a, b])["configs"]),
                          ["a", "b"])
         with self.assertRaisesRegex(race.RaceError, "iterations = None, not 100: rerun with "
-                                    "no --iterations"):
+                                    "the arguments it was started with"):
             race.load_state(race_dir, 60.0, 10, [a], iterations=100)
         # A race at equal iterations keeps its count.
         sweep_dir = self.get_temp_dir() + "/sweep"
@@ -173,11 +116,329 @@ class ArithmeticTest(tf.test.TestCase):
         race.save_state(sweep_dir, race.load_state(sweep_dir, None, 10, [a], iterations=100))
         self.assertEqual(race.load_state(sweep_dir, None, 10, [a], iterations=100)
                          ["iterations"], 100)
-        with self.assertRaisesRegex(race.RaceError, "iterations = 100, not 50: rerun with "
-                                    "--iterations=100"):
+        with self.assertRaisesRegex(race.RaceError, "iterations = 100, not 50"):
             race.load_state(sweep_dir, None, 10, [a], iterations=50)
 
 
+        with self.assertRaisesRegex(race.RaceError, "seeds = 1, not 3"):
+            race.load_state(race_dir, 60.0, 10, [a], seeds=3)
+        with self.assertRaisesRegex(race.RaceError, "tuning = None, not"):
+            race.load_state(race_dir, 60.0, 10, [a], tuning={"lrs": [1e-3]})
+
+
+def _row(config, seed, step, fid, s_per_it, acc=None, precision=None, recall=None):
+    return {"config": config, "seed": seed, "step": step, "equivalent_seconds": step * s_per_it,
+            "fid": fid, "is_mean": 3.0, "is_std": 0.1, "kid": 1.0, "class_acc": acc,
+            "precision": precision, "recall": recall, "classifier": "c"}
+
+
+class SummaryTest(tf.test.TestCase):
+
+    def test_finals_are_means_over_the_last_evaluations_then_over_seeds(self):
+        state = {"seeds": 2, "last": 2, "configs": {
+            "fast": {"s_per_it": 0.5, "runs": {"0": {"status": "done"},
+                                               "1": {"status": "done"}}},
+            "sn": {"s_per_it": 2.0, "runs": {"0": {"status": "done"},
+                                             "1": {"status": "failed",
+                                                   "error": "exit 1: ValueError: bad"}}},
+            "broken": {"error": "ValueError: no data", "runs": {}}}}
+        rows = [
+            # fast, seed 0: FID 90, 30, 20 at 10, 20, 30 s; final mean(30, 20) = 25.
+            _row("fast", 0, 20, 90.0, 0.5, 0.5), _row("fast", 0, 40, 30.0, 0.5, 0.7),
+            _row("fast", 0, 60, 20.0, 0.5, 0.9),
+            # fast, seed 1: final mean(60, 50) = 55; never below 50 before 30 s.
+            _row("fast", 1, 20, 95.0, 0.5, 0.4), _row("fast", 1, 40, 60.0, 0.5, 0.6),
+            _row("fast", 1, 60, 50.0, 0.5, 0.6),
+            # sn, seed 0 only: final mean(50, 40) = 45.
+            _row("sn", 0, 5, 80.0, 2.0), _row("sn", 0, 10, 50.0, 2.0),
+            _row("sn", 0, 15, 40.0, 2.0)]
+        summaries, target, name = race.summarise(rows, state, baselines=("sn",))
+        self.assertEqual((target, name), (45.0, "sn's final"))
+        by = {s["config"]: s for s in summaries}
+        fast = by["fast"]
+        self.assertEqual(fast["fid"][0], 40.0)                          # (25 + 55) / 2
+        self.assertAlmostEqual(fast["fid"][1], math.sqrt(2 * 15.0 ** 2))  # sample sd
+        self.assertAlmostEqual(fast["class_acc"][0], (0.8 + 0.6) / 2)
+        self.assertEqual(fast["best_fid"][0], 35.0)                     # (20 + 50) / 2
+        # Seed 0 crosses 45 between 10 s (90) and 20 s (30): 10 + 10 * 45 / 60 = 17.5 s.
+        self.assertEqual(fast["reached"], 1)
+        self.assertAlmostEqual(fast["time_to_target"][0], 17.5)
+        self.assertIsNone(fast["time_to_target"][1])
+        self.assertEqual((by["sn"]["seeds_done"], by["sn"]["fid"]), (1, (45.0, None)))
+        table = race.markdown_table(summaries, target, name, "toy", last=2)
+        self.assertIn("mean over each seed's last 2 evaluations", table)
+        self.assertIn("| fast | – | 0.500 | 60 | 30.0 s | 2/2 | 40.00 ± 21.21 | "
+                      "35.00 ± 21.21 | 70.0% ± 14.1% | – | – | 17.5 s (1 of 2 seeds; the others "
+                      "never) |  |", table)
+        # sn crosses its own final 45 half way from 50 (20 s) to 40 (30 s).
+        self.assertIn("| sn | – | 2.000 | 15 | 30.0 s | 1/2 | 45.00 | 40.00 | – | – | – | "
+                      "25.0 s | exit 1: ValueError: bad |", table)
+        self.assertIn("| broken | – | – | – | – | – | – | – | – | – | – | – "
+                      "| ValueError: no data |", table)
+        self.assertIn("time to FID 45.00 (sn's final)", table)
+        # An explicit target replaces the baselines'.
+        summaries, target, name = race.summarise(rows, state, ("sn",), target_fid=95.0)
+        self.assertEqual((target, name), (95.0, "--target_fid"))
+        self.assertEqual({s["config"]: s.get("reached") for s in summaries}["fast"], 2)
+
+    def test_results_refuse_mixed_conventions_and_state_the_one_used(self):
+        from tfgan_fast.eval import callback  # pylint: disable=import-outside-toplevel
+        race_dir = self.get_temp_dir()
+        state = {"seeds": 1, "last": 3, "configs": {
+            "a": {"s_per_it": 1.0, "runs": {"0": {"status": "done"}}},
+            "b": {"s_per_it": 2.0, "runs": {"0": {"status": "done"}}}}}
+
+        def write(name, convention):
+            _write_metrics(os.path.join(race_dir, name, "seed_0"), [50.0], 2,
+                           convention=convention)
+
+        write("a", "real: x train (10 images); generated: 5; no resize")
+        write("b", "real: x train (10 images); generated: 5; no resize")
+        table, _, _ = race.write_results(race_dir, state)
+        self.assertTrue(table.startswith("Measured with real: x train (10 images); generated: "
+                                         "5; no resize.\n"))
+        rows = _read_csv(os.path.join(race_dir, race.CSV_FILE))
+        self.assertEqual([(r["config"], r["seed"], r["recall"]) for r in rows],
+                         [("a", "0", "0.6"), ("b", "0", "0.6")])
+        self.assertGreater(os.path.getsize(os.path.join(race_dir, race.PLOT_FILE)), 1000)
+        self.assertGreater(os.path.getsize(os.path.join(race_dir, race.PR_PLOT_FILE)), 1000)
+        write("b", "real: x test (10 images); generated: 5; no resize")
+        with self.assertRaisesRegex(race.RaceError, "different conventions"):
+            race.write_results(race_dir, state)
+
+
+def _write_metrics(model_dir, fids, eval_every, convention="c"):
+    """A run's metrics.csv: FID `fids[i]` at iteration `(i + 1) * eval_every`."""
+    from tfgan_fast.eval import callback  # pylint: disable=import-outside-toplevel
+    os.makedirs(model_dir, exist_ok=True)
+    with open(os.path.join(model_dir, callback.METRICS_FILENAME), "w", newline="",
+              encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(callback.CSV_COLUMNS)
+        for i, fid in enumerate(fids):
+            w.writerow([(i + 1) * eval_every, 1.0, 8, 2.0, 0.1, fid, 0.1, "clf", 1.0, 0.5, 0.7,
+                        0.6, 0.9, 0.8, convention])
+
+
+class FakeRunner:
+    """The runner seam: records each run (`config/point` of a tuning run, the directory of a
+    race run) and writes the metrics `curve(phase, config, (schedule, lr), seed)` gives,
+    evaluated as the run's budget record says; a curve of None fails the run; `interrupt_at`
+    raises KeyboardInterrupt on that call (1-based), as Ctrl-C would."""
+
+    def __init__(self, curve, interrupt_at=None):
+        self.curve, self.interrupt_at, self.calls = curve, interrupt_at, []
+
+    def __call__(self, cmd, log_path, on_progress=None):
+        del log_path, on_progress
+        params = [c.split("=", 1)[1] for c in cmd if c.startswith("--gin_param=")]
+        model_dir = [c.split("=", 1)[1] for c in cmd if c.startswith("--model_dir=")][0]
+        parent, key = os.path.split(model_dir)
+        phase = "tuning" if os.path.basename(os.path.dirname(parent)) == "tuning" else "race"
+        config = os.path.basename(parent)
+        self.calls.append(os.path.join(config, key) if phase == "tuning" else model_dir)
+        if self.interrupt_at == len(self.calls):
+            raise KeyboardInterrupt
+        shape = "constant" if "make_optimizer.schedule = None" in params else "own"
+        lr = [float(p.split("= ")[1]) for p in params
+              if p.startswith("make_optimizer.learning_rate")][-1]
+        seed = int([p for p in params if p.startswith("run.seed")][-1].split("= ")[1])
+        fids = self.curve(phase, config, (shape, lr), seed)
+        if fids is None:
+            return 1, "ValueError: this point diverged"
+        every = [b for b in budget.read_record(model_dir)["bindings"]
+                 if b.startswith("run.eval_every")][0]
+        _write_metrics(model_dir, fids, int(every.split("= ")[1]))
+        return 0, ""
+
+
+# Tuning curves (4 evaluations each). The rule, the mean of the last 3, picks a's own_lr0.001
+# (35.33); the last evaluation alone would pick constant_lr0.001 (39), the best one too (20).
+CURVES = {
+    "a": {("own", 1e-4): [90, 60, 50, 40], ("own", 1e-3): [80, 30, 31, 45],
+          ("constant", 1e-4): [95, 70, 65, 60], ("constant", 1e-3): [85, 50, 20, 39]},
+    "b": {("own", 1e-4): [90, 80, 70, 60], ("own", 1e-3): [90, 80, 70, 65],
+          ("constant", 1e-4): None, ("constant", 1e-3): [90, 50, 45, 40]},
+}
+
+
+def _curve(phase, config, point, seed):
+    """CURVES in tuning; in the race, seed s: 70+s, 60+s, 50+2s, 40+4s."""
+    if phase == "tuning":
+        return CURVES[config][point]
+    return [70 + seed, 60 + seed, 50 + 2 * seed, 40 + 4 * seed]
+
+
+class ProtocolTest(tf.test.TestCase):
+    """Tuning, choices, seeds, failures, resume and HParams through `race.execute` with an
+    injected runner: no training, exact metrics."""
+
+    def _state(self, race_dir):
+        os.makedirs(race_dir)
+        configs = [race.parse_config(f"{n}={TINY['fastgan']}") for n in ("a", "b")]
+        state = race.load_state(race_dir, 20.0, 4, configs, seeds=2, tuning={
+            "lrs": [1e-4, 1e-3], "schedules": ["own", "constant"], "budget_seconds": 2.0},
+            last=3)
+        for c in state["configs"].values():
+            c.update(s_per_it=0.5, configured_steps=10)  # as measure_speeds records them
+        return state
+
+    def _runner(self, interrupt_at=None):
+        return FakeRunner(_curve, interrupt_at)
+
+    def test_tuning_chooses_by_the_rule_and_the_race_runs_every_seed(self):
+        race_dir = self.get_temp_dir() + "/protocol"
+        state = self._state(race_dir)
+        runner = self._runner()
+        race.execute(race_dir, state, ["a", "b"], runner=runner, log=lambda s: None)
+        a, b = state["configs"]["a"], state["configs"]["b"]
+        self.assertEqual(a["chosen"], "own_lr0.001")
+        self.assertAlmostEqual(a["grid"]["own_lr0.001"]["score"], (30 + 31 + 45) / 3)
+        self.assertAlmostEqual(a["grid"]["constant_lr0.001"]["score"], (50 + 20 + 39) / 3)
+        # b's failing point is recorded; the others ran and b chose among them.
+        self.assertEqual(b["grid"]["constant_lr0.0001"]["status"], "failed")
+        self.assertIn("this point diverged", b["grid"]["constant_lr0.0001"]["error"])
+        self.assertEqual(b["chosen"], "constant_lr0.001")
+        self.assertEqual(race.failures(state, ["a", "b"]),
+                         [("b tuning constant_lr0.0001",
+                           "exit 1: ValueError: this point diverged")])
+        # 8 tuning runs, then 2 seeds of each config at its chosen point.
+        self.assertEqual(len(runner.calls), 12)
+        self.assertEqual(runner.calls[8:], [os.path.join(race_dir, n, f"seed_{s}")
+                                            for n in ("a", "b") for s in (0, 1)])
+        for name, seed in (("a", 0), ("a", 1), ("b", 1)):
+            run_dir = os.path.join(race_dir, name, f"seed_{seed}")
+            record = budget.read_record(run_dir)
+            self.assertEqual((record["train_steps"], record["budget_seconds"]), (40, 20.0))
+            self.assertEqual(record["bindings"][-2:], ["run.eval_every = 10",
+                                                       "run.checkpoint_every = 10"])
+        tune = budget.read_record(os.path.join(race_dir, "tuning", "a", "own_lr0.001"))
+        self.assertEqual(tune["train_steps"], 4)   # 2 s at 0.5 s/it
+        cmd = race.train_command(b, race.race_jobs(state, race_dir, ["b"])[1])
+        self.assertIn("--gin_param=make_optimizer.schedule = None", cmd)
+        self.assertIn("--gin_param=make_optimizer.learning_rate = 0.001", cmd)
+        self.assertIn("--gin_param=run.seed = 1", cmd)
+        self.assertIn("--gin_param=run.budget_seconds = 20.0", cmd)
+
+        # The results: the tuning table and csv, the race over seeds, HParams per run.
+        race_table, tuning, _ = race.write_results(race_dir, state)
+        self.assertIn("| a | own | 0.001 | 4 | **35.33** (chosen) |  |", tuning)
+        self.assertIn("| b | constant | 0.0001 | 4 | – | exit 1: ValueError: this point "
+                      "diverged |", tuning)
+        rows = _read_csv(os.path.join(race_dir, race.TUNING_CSV_FILE))
+        self.assertEqual(len(rows), 8)
+        self.assertEqual([r["point"] for r in rows if r["chosen"] == "True"],
+                         ["own_lr0.001", "constant_lr0.001"])
+        # Seed s: 70+s, 60+s, 50+2s, 40+4s: finals 50 and 52.33 -> 51.17 ± 1.65.
+        self.assertIn("| a | own_lr0.001 | 0.500 | 40 | 20.0 s | 2/2 | 51.17 ± 1.65 |",
+                      race_table)
+        events = tf.io.gfile.glob(os.path.join(race_dir, "a", "seed_1", race.HPARAMS_DIR, "*"))
+        self.assertLen(events, 1)
+        self.assertEqual(_hparams_of(events[0]), (
+            {"config": "a", "phase": "race", "seed": 1.0, "lr": 0.001, "schedule": "own"},
+            {"final/fid": round((61 + 52 + 44) / 3, 4), "final/class_acc": 0.5,
+             "final/precision": 0.7, "final/recall": 0.6}))
+
+    def test_the_grid_refuses_a_scoped_rate_it_cannot_reach(self):
+        race_dir = self.get_temp_dir() + "/scoped"
+        os.makedirs(race_dir)
+        configs = [race.parse_config(f"ttur={TINY['fastgan']}+g/make_optimizer.learning_rate"
+                                     "=1e-4")]
+        state = race.load_state(race_dir, 20.0, 4, configs, tuning={
+            "lrs": [1e-3], "schedules": ["constant"], "budget_seconds": 2.0})
+        state["configs"]["ttur"].update(s_per_it=0.5, configured_steps=10)
+        runner = FakeRunner(_curve)
+        race.execute(race_dir, state, ["ttur"], runner=runner, log=lambda s: None)
+        self.assertEqual(runner.calls, [])
+        self.assertTrue(state["configs"]["ttur"]["grid"]["constant_lr0.001"]["error"].startswith(
+            "RaceError: config 'ttur' sets its learning rate in the gin scope 'g' "
+            "(make_optimizer)"))
+        self.assertEqual(state["configs"]["ttur"]["error"], "every tuning point failed")
+
+    def test_equal_iterations_with_per_config_bindings(self):
+        """A sweep: --iterations instead of a budget, one binding per config, no grid."""
+        race_dir = self.get_temp_dir() + "/sweep"
+        configs = [race.parse_config(f"{n}={TINY['fastgan']}+FastGANLoss.alpha_gc={a}")
+                   for n, a in (("a", "0.0"), ("b", "0.5"))]
+        state = race.load_state(race_dir, None, 2, configs, iterations=7)
+        for c in state["configs"].values():
+            c.update(s_per_it=0.25, configured_steps=10)
+        self.assertEqual(race.tuning_jobs(state, race_dir, ["a", "b"]), [])
+        jobs = race.race_jobs(state, race_dir, ["a", "b"])
+        self.assertEqual([(j.config, j.iterations, j.eval_every, j.budget_seconds)
+                          for j in jobs], [("a", 7, 3, 1.75), ("b", 7, 3, 1.75)])
+        cmd = race.train_command(state["configs"]["b"], jobs[1])
+        self.assertIn("--gin_param=FastGANLoss.alpha_gc=0.5", cmd)
+        self.assertIn("--gin_param=run.seed = 0", cmd)
+
+    def test_resume_mid_tuning_and_mid_race(self):
+        race_dir = self.get_temp_dir() + "/resume"
+        state = self._state(race_dir)
+        first = self._runner(interrupt_at=3)
+        with self.assertRaises(KeyboardInterrupt):
+            race.execute(race_dir, state, ["a", "b"], runner=first, log=lambda s: None)
+        saved = _state(race_dir)
+        grid = saved["configs"]["a"]["grid"]
+        self.assertEqual([grid[k]["status"] for k in ("own_lr0.0001", "own_lr0.001",
+                                                      "constant_lr0.0001")],
+                         ["done", "done", "running"])
+        # A new invocation, from race.json: the interrupted point first, the done ones never.
+        state = race.load_state(race_dir, 20.0, 4, [race.parse_config(f"{n}={TINY['fastgan']}")
+                                                    for n in ("a", "b")], seeds=2,
+                                tuning=saved["tuning"], last=3)
+        second = self._runner(interrupt_at=10)  # 6 tuning points left, then a seed 0, a seed 1
+        with self.assertRaises(KeyboardInterrupt):
+            race.execute(race_dir, state, ["a", "b"], runner=second, log=lambda s: None)
+        self.assertEqual(second.calls[:6], [os.path.join("a", "constant_lr0.0001"),
+                                            os.path.join("a", "constant_lr0.001")] + [
+            os.path.join("b", k) for k in ("own_lr0.0001", "own_lr0.001", "constant_lr0.0001",
+                                          "constant_lr0.001")])
+        self.assertEqual(second.calls[6:], [os.path.join(race_dir, "a", "seed_0"),
+                                            os.path.join(race_dir, "a", "seed_1"),
+                                            os.path.join(race_dir, "b", "seed_0"),
+                                            os.path.join(race_dir, "b", "seed_1")])
+        state = _state(race_dir)
+        self.assertEqual(state["configs"]["b"]["runs"]["1"]["status"], "running")
+        third = self._runner()
+        race.execute(race_dir, state, ["a", "b"], runner=third, log=lambda s: None)
+        # The failed tuning point of b is not retried once b has chosen; b's seed 1 resumes.
+        self.assertEqual(third.calls, [os.path.join(race_dir, "b", "seed_1")])
+        self.assertEqual(state["configs"]["a"]["chosen"], "own_lr0.001")
+
+
+def _hparams_of(path):
+    """`(hparams, {tag: value})` of an HParams event file."""
+    from tensorboard.plugins.hparams import metadata  # pylint: disable=import-outside-toplevel
+    hparams, scalars = {}, {}
+    for record in tf.data.TFRecordDataset(path):
+        event = tf.compat.v1.Event.FromString(record.numpy())
+        for v in event.summary.value:
+            if v.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME:
+                info = metadata.parse_session_start_info_plugin_data(
+                    v.metadata.plugin_data.content)
+                for k, value in info.hparams.items():
+                    kind = value.WhichOneof("kind")
+                    hparams[k] = getattr(value, kind)
+            else:
+                scalars[v.tag] = float(tf.make_ndarray(v.tensor))
+    return hparams, {k: round(v, 4) for k, v in scalars.items()}
+
+
+class SeedTest(tf.test.TestCase):
+
+    def test_the_run_seed_changes_the_initialisation_and_the_data_order(self):
+        from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+        from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+        built = []
+        for seed in (0, 1, 0):
+            config.parse([TINY["fastgan"]], ["run.evaluator = None", f"run.seed = {seed}"])
+            exp = experiment.build(self.get_temp_dir() + f"/seed{seed}_{len(built)}")
+            _, labels = next(iter(exp.data.make(8, seed=seed)))
+            built.append((exp.trainer.generator.trainable_variables[0].numpy(), labels.numpy()))
+        self.assertAllEqual(built[0][0], built[2][0])  # the same seed, the same run
+        self.assertAllEqual(built[0][1], built[2][1])
+        self.assertNotAllClose(built[0][0], built[1][0])
+        self.assertNotAllEqual(built[0][1], built[1][1])
 @pytest.mark.slow
 class RaceToolTest(tf.test.TestCase):
 
@@ -197,6 +458,18 @@ class RaceToolTest(tf.test.TestCase):
             (["--budget_seconds=5", "--iterations=3", f"--config=a={TINY['fastgan']}"],
              "exactly one of --budget_seconds"),
             (["--iterations=0", f"--config=a={TINY['fastgan']}"], "--iterations=0 must be >= 1"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--tune_lrs=1e-3"],
+             "--tune_lrs needs --tune_budget_seconds > 0"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--tune_lrs=fast",
+              "--tune_budget_seconds=1"], "--tune_lrs: 'fast' is not a positive number"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--tune_lrs=1e-3",
+              "--tune_budget_seconds=1", "--tune_schedules=cosine"],
+             "unknown schedule 'cosine'"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--seeds=0"],
+             "--seeds=0 must be >= 1"),
+            (["--budget_seconds=5", f"--config=a={TINY['fastgan']}", "--tune_lrs=1e-3",
+              "--tune_budget_seconds=1", "--tune_num_evals=2"],
+             "--tune_num_evals=2 must be >= --last=3"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
@@ -218,107 +491,70 @@ class RaceToolTest(tf.test.TestCase):
                               check=False)
         self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
         c = _state(race_dir)["configs"]["fast"]
-        self.assertEqual(c["status"], "pending")
+        self.assertEqual(c["runs"], {})
         self.assertEqual(len(c["rounds"]), 2)  # --timing_rounds=2
-        self.assertEqual(c["iterations"], race.iterations_for(8, c["s_per_it"]))
-        self.assertIn(f"race: fast: {c['s_per_it']:.3f} s/it, {c['iterations']} iterations",
-                      proc.stderr)
+        self.assertEqual(c["configured_steps"], 10)  # race_tiny_common's TRAIN_STEPS
+        self.assertIn(f"race: fast: {c['s_per_it']:.3f} s/it, "
+                      f"{race.iterations_for(8, c['s_per_it'])} iterations", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(race_dir, "fast")))
 
-    def test_equal_iterations_with_per_config_bindings(self):
-        """A sweep: --iterations instead of a budget, one binding per config, both reaching
-        the timing and the training command."""
-        race_dir = os.path.join(self.get_temp_dir(), "sweep")
-        cmd = [sys.executable, os.path.join(ROOT, "tools", "race.py"), f"--race_dir={race_dir}",
-               "--iterations=7", "--num_evals=2", "--timing_rounds=1", "--timing_iterations=1",
-               "--timing_warmup=0", "--timing_only",
-               f"--config=a={TINY['fastgan']}+FastGANLoss.alpha_gc=0.0",
-               f"--config=b={TINY['fastgan']}+FastGANLoss.alpha_gc=0.5"]
-        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300,
-                              check=False)
-        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-        state = _state(race_dir)
-        self.assertEqual(state["iterations"], 7)
-        for name, alpha in (("a", "0.0"), ("b", "0.5")):
-            c = state["configs"][name]
-            self.assertEqual((c["iterations"], c["eval_every"]), (7, 3))
-            self.assertEqual(c["gin_params"], [f"FastGANLoss.alpha_gc={alpha}"])
-            train = race.train_command(c, "/m", c["iterations"], c["eval_every"])
-            self.assertIn(f"--gin_param=FastGANLoss.alpha_gc={alpha}", train)
-            self.assertIn("--gin_param=run.train_steps = 7", train)
-
-    def test_race_with_a_failing_config_killed_and_continued(self):
+    def test_a_tuned_seeded_race_with_a_failing_config_killed_and_continued(self):
         race_dir = os.path.join(self.get_temp_dir(), "race")
-        configs = [f"fast={TINY['fastgan']}", f"sn={TINY['sngan']}",
-                   f"badclf={TINY['bad_classifier']}", f"baddata={TINY['bad_data']}"]
-        cmd = _race_cmd(race_dir, 8, configs, ["--num_evals=4", "--baselines=sn"])
+        configs = [f"fast={TINY['fastgan']}", f"baddata={TINY['bad_data']}"]
+        cmd = _race_cmd(race_dir, 4, configs, [
+            "--num_evals=2", "--seeds=2", "--tune_lrs=1e-4,1e-3", "--tune_budget_seconds=1",
+            "--last=2", "--baselines=fast"])
         log_path = os.path.join(self.get_temp_dir(), "race.log")
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, env=_env(), stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
-            ckpt = os.path.join(race_dir, "fast", "checkpoints", "checkpoint")
-            deadline = time.time() + 300
+            ckpt = os.path.join(race_dir, "fast", "seed_0", "checkpoints", "checkpoint")
+            deadline = time.time() + 400
             while time.time() < deadline and proc.poll() is None and not os.path.exists(ckpt):
                 time.sleep(0.2)
             self.assertIsNone(proc.poll(), open(log_path, encoding="utf-8").read()[-3000:])
-            self.assertTrue(os.path.exists(ckpt), "no checkpoint of 'fast' within 300 s")
+            self.assertTrue(os.path.exists(ckpt), "no checkpoint of fast's seed 0 in 400 s")
             os.killpg(proc.pid, signal.SIGKILL)  # the race and its training process
             proc.wait(60)
         state = _state(race_dir)
-        timed = {n: c["s_per_it"] for n, c in state["configs"].items() if "s_per_it" in c}
-        self.assertEqual(sorted(timed), ["badclf", "fast", "sn"])
-        self.assertEqual(state["configs"]["fast"]["status"], "running")
+        fast = state["configs"]["fast"]
+        self.assertIn(fast["chosen"], ("own_lr0.0001", "own_lr0.001"))
+        scores = {k: p["score"] for k, p in fast["grid"].items()}
+        self.assertEqual(fast["chosen"], min(scores, key=scores.get))
+        self.assertEqual(fast["runs"]["0"]["status"], "running")
         self.assertIn("DataError", state["configs"]["baddata"]["error"])
-        killed_at = race.final_step(os.path.join(race_dir, "fast"))
-        iterations = state["configs"]["fast"]["iterations"]
-        self.assertGreater(killed_at, 0)
-        self.assertLess(killed_at, iterations)
+        killed_at = race.final_step(os.path.join(race_dir, "fast", "seed_0"))
+        record = budget.read_record(os.path.join(race_dir, "fast", "seed_0"))
+        self.assertEqual(record["train_steps"], race.iterations_for(4, fast["s_per_it"]))
+        self.assertLess(killed_at, record["train_steps"])
 
-        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600,
+        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=900,
                               check=False)
-        self.assertEqual(proc.returncode, 1, proc.stderr[-3000:])  # two configs failed
-        self.assertIn("race: failed: badclf, baddata", proc.stderr)
+        self.assertEqual(proc.returncode, 1, proc.stderr[-3000:])  # baddata failed
+        self.assertIn("race: failed: baddata (DataError", proc.stderr)
         state = _state(race_dir)
-        for name, s_per_it in timed.items():  # the timing was kept, not redone
-            self.assertEqual(state["configs"][name]["s_per_it"], s_per_it)
-        for name in ("fast", "sn"):
-            c = state["configs"][name]
-            self.assertEqual(c["status"], "done")
-            self.assertEqual(c["iterations"], race.iterations_for(8, c["s_per_it"]))
-            self.assertEqual(race.final_step(os.path.join(race_dir, name)), c["iterations"])
-        with open(os.path.join(race_dir, "fast", race.LOG_FILE), encoding="utf-8") as f:
-            self.assertIn(f"Resumed from {os.path.join(race_dir, 'fast', 'checkpoints')}",
-                          f.read())
-        self.assertEqual(state["configs"]["badclf"]["status"], "failed")
-        self.assertIn("no SavedModel in '/nonexistent/classifier'",
-                      state["configs"]["badclf"]["error"])
-
-        rows = _read_csv(os.path.join(race_dir, race.CSV_FILE))
-        for name in ("fast", "sn"):
-            c = state["configs"][name]
-            steps = [int(r["step"]) for r in rows if r["config"] == name]
-            every = race.eval_every_for(c["iterations"], 4)
-            expected = list(range(every, c["iterations"] + 1, every))
-            if expected[-1] != c["iterations"]:
-                expected.append(c["iterations"])
-            self.assertEqual(steps, expected)
-            for r in rows:
-                if r["config"] == name:
-                    self.assertAlmostEqual(float(r["equivalent_seconds"]),
-                                           int(r["step"]) * c["s_per_it"])
-        self.assertFalse([r for r in rows if r["config"] in ("badclf", "baddata")])
+        fast = state["configs"]["fast"]
+        self.assertEqual(fast["s_per_it"], _state(race_dir)["configs"]["fast"]["s_per_it"])
+        curves = {}
+        for seed in ("0", "1"):
+            run_dir = os.path.join(race_dir, "fast", f"seed_{seed}")
+            self.assertEqual(fast["runs"][seed]["status"], "done")
+            self.assertEqual(race.final_step(run_dir), record["train_steps"])
+            self.assertEqual(budget.read_record(run_dir)["train_steps"], record["train_steps"])
+            self.assertLen(tf.io.gfile.glob(os.path.join(run_dir, race.HPARAMS_DIR, "*")), 1)
+            curves[seed] = [r["fid"] for r in race.metrics(run_dir)]
+        with open(os.path.join(race_dir, "fast", "seed_0", race.LOG_FILE),
+                  encoding="utf-8") as f:
+            self.assertIn("Resumed from", f.read())
+        self.assertNotEqual(curves["0"], curves["1"])  # another initialisation and data order
         with open(os.path.join(race_dir, race.TABLE_FILE), encoding="utf-8") as f:
             table = f.read()
-        self.assertIn("(sn's final)", table)
-        self.assertRegex(table, r"\| badclf \| [0-9.]+ \| – .*no SavedModel")
-        self.assertTrue(os.path.getsize(os.path.join(race_dir, race.PLOT_FILE)) > 1000)
+        self.assertRegex(table, r"\| fast \| own_lr0\.00?01 \| [0-9.]+ \| \d+ \| .* \| 2/2 \| ")
+        self.assertRegex(table, r"\| baddata \| – \| – \|.*DataError")
         self.assertIn(table.strip(), proc.stdout)
-
-        # A third run has nothing left to train and only reports.
-        again = subprocess.run(cmd + ["--report_only"], env=_env(), capture_output=True,
-                               text=True, timeout=300, check=False)
-        self.assertEqual(again.returncode, 1)
-        self.assertIn(table.strip(), again.stdout)
+        with open(os.path.join(race_dir, race.TUNING_TABLE_FILE), encoding="utf-8") as f:
+            self.assertIn("(chosen)", f.read())
+        self.assertGreater(os.path.getsize(os.path.join(race_dir, race.PLOT_FILE)), 1000)
 
 
 if __name__ == "__main__":

@@ -178,7 +178,8 @@ def run(model_dir,
         cpu_replicas=None,
         ema=None,
         export_ema=True,
-        profile_steps=None):
+        profile_steps=None,
+        budget_seconds=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -234,6 +235,9 @@ def run(model_dir,
             moving average of G's weights (checkpointed; see `tfgan_fast.ema`). Evaluations use
             it unless `Evaluator.use_ema = False`, and say which generator they measured.
         export_ema: with `ema`, export the averaged generator (else G itself).
+        budget_seconds: train for this many seconds: the first iterations are timed once and
+            the run's length, intervals and schedules rescaled to fit (`tfgan_fast.budget`;
+            recorded in `DIR/budget.json`, so a resumed run keeps its length).
         cpu_replicas: split the host CPU into this many logical devices and train on them
             with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
             happen before TensorFlow initialises, so set it for a fresh process).
@@ -250,6 +254,10 @@ def run(model_dir,
         An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`
         and `evaluation` (the last evaluation's dict, or None).
     """
+    if budget_seconds is not None and not setup_only:
+        from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
+        budget.apply(model_dir, budget_seconds)  # rebinds run.train_steps and the schedules
+        return run(model_dir, budget_seconds=None)
     for name in ("train_steps", "batch_size", "z_dim"):
         _positive(f"run.{name}", locals()[name])
     _positive("run.steps_per_execution", steps_per_execution)
@@ -457,13 +465,9 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
     size = getattr(data, "num_examples", None)
     log(f"Data: {data.name}, {data.num_classes} classes, examples of shape "
         f"{tuple(data.image_shape)}" + (f", {size:,} examples." if size else "."))
-    local = exp.per_replica_batch * trainer.real_batches_per_iteration
-    dataset = strategy.distribute_datasets_from_function(
-        lambda ctx: data.make(local, seed=0, input_context=ctx, start_step=exp.start_step))
-    times = []
+    from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
     start = time.perf_counter()
-    trainer.fit(dataset, epochs=1, steps_per_epoch=steps + 1,
-                callbacks=[callbacks_lib.StepTimer(times)], verbose=0, shuffle=False)
+    times = budget.step_timer(exp, start_step=exp.start_step)(steps + 1)
     first = times[0]
     per_it = sum(times[1:]) / steps
     remaining = exp.train_steps - exp.start_step

@@ -30,6 +30,9 @@ flags.mark_flag_as_required("model_dir")
 flags.DEFINE_bool("dry_run", False, "Build everything, print a report (config, parameter "
                   "counts, strategy and batches, data, a few timed iterations and the estimated "
                   "time of the run) and exit without writing to --model_dir.")
+flags.DEFINE_string("budget", None, "Train for this long (90s, 30m, 1.5h): times the first "
+                    "iterations once and rescales the run's length, intervals and schedules to "
+                    "fit (run.budget_seconds; docs/race.md). A resumed run keeps its length.")
 flags.DEFINE_integer("dry_run_steps", 3, "Timed iterations of --dry_run.")
 flags.DEFINE_bool("print_config", False, "With --dry_run: print the whole resolved gin config.")
 flags.DEFINE_string("profile_steps", None, "A,B: write a TensorFlow profiler trace of iterations "
@@ -51,6 +54,15 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not FLAGS.gin_file:
         raise app.UsageError("--gin_file is required (e.g. --gin_file=gin/quickstart.gin)")
+    gin_params = list(FLAGS.gin_param)
+    if FLAGS.budget is not None:
+        from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
+        try:
+            gin_params.append(f"run.budget_seconds = {budget.parse_duration(FLAGS.budget)!r}")
+        except budget.BudgetError as e:
+            raise app.UsageError(str(e)) from e
+    if FLAGS.profile_steps is not None:
+        gin_params.append(f"run.profile_steps = {FLAGS.profile_steps!r}")
     gin_files = [gin_files_lib.resolve_gin_file(path) for path in FLAGS.gin_file]
     for path, found in zip(FLAGS.gin_file, gin_files):
         if found is None:
@@ -62,10 +74,7 @@ def main(argv):
     from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
 
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
-    params = list(FLAGS.gin_param)
-    if FLAGS.profile_steps is not None:
-        params.append(f"run.profile_steps = {FLAGS.profile_steps!r}")
-    config.parse(gin_files, params)
+    config.parse(gin_files, gin_params)
     if FLAGS.dry_run:
         experiment.dry_run(FLAGS.model_dir, FLAGS.dry_run_steps, FLAGS.print_config)
         return 0
