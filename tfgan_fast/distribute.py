@@ -11,6 +11,9 @@ import os
 
 import gin
 import tensorflow as tf
+from tensorflow.python.eager import context  # pylint: disable=no-name-in-module
+
+from tfgan_fast import errors
 
 # A stuck collective (a hung worker, a network partition) becomes an error after this long. A
 # worker that dies is noticed sooner, by the coordination service's missed heartbeats.
@@ -24,6 +27,19 @@ gin.external_configurable(tf.distribute.cluster_resolver.TFConfigClusterResolver
 
 class DeviceError(ValueError):
     """A device list names devices this process does not have."""
+
+
+class RuntimeStartedError(errors.RunError, RuntimeError):
+    """A multi-worker strategy was requested after TensorFlow's runtime had started."""
+
+
+def runtime_started():
+    """Whether TensorFlow's runtime (its eager context) is up in this process.
+
+    It starts at the first op, device listing or SavedModel load; after that the collective ops
+    of `MultiWorkerMirroredStrategy` can no longer be configured.
+    """
+    return context.context()._context_handle is not None  # pylint: disable=protected-access
 
 
 def split_cpu(replicas):
@@ -118,6 +134,9 @@ def make_strategy(devices=None, cluster_resolver=None,
 
     Returns:
         A `tf.distribute.Strategy`.
+
+    Raises:
+        RuntimeStartedError: a cluster is requested but TensorFlow's runtime already runs.
     """
     resolver = cluster_resolver or tf_config_cluster()
     if resolver is not None:
@@ -125,6 +144,14 @@ def make_strategy(devices=None, cluster_resolver=None,
             raise ValueError("make_strategy.devices cannot be combined with a multi-worker "
                              "cluster (TF_CONFIG or make_strategy.cluster_resolver): each "
                              "worker uses its local GPUs, or its CPU")
+        if runtime_started():
+            # TF's own error ("Collective ops must be configured at program startup") names
+            # neither the cause nor the cure.
+            raise RuntimeStartedError(
+                "MultiWorkerMirroredStrategy requested after TensorFlow's runtime started in "
+                "this process (an op ran, a SavedModel loaded or devices were listed before "
+                "the strategy existed): build it with distribute.make_strategy before anything "
+                "else touches TensorFlow, as experiment.run does")
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             cluster_resolver=resolver,
             communication_options=communication_options(collective_timeout_seconds))
@@ -240,7 +267,7 @@ class ReplicaState(tf.__internal__.tracking.Trackable):
     it is saved as `[B_global, ...]`: replica `r`'s copy at rows `[r * B_local, (r + 1) *
     B_local)`. On restore each replica takes its rows again, whatever the replica count the
     checkpoint was written with (only the global batch must match), so every replica's state
-    survives a checkpoint and a run may resume on more or fewer replicas.
+    survives a checkpoint and a run may resume on more or fewer replicas or workers.
 
     Args:
         variable: the per-replica variable, `[B_local, ...]` on each replica.
@@ -252,6 +279,12 @@ class ReplicaState(tf.__internal__.tracking.Trackable):
         self.variable, self.strategy, self.name = variable, strategy, name
 
     def _serialize_to_tensors(self):
+        if worker_layout(self.strategy)[0] > 1:
+            # This worker holds only its own replicas' copies: gather every worker's rows (every
+            # worker saves at the same iterations, the others into scratch directories).
+            gathered = self.strategy.run(lambda: tf.distribute.get_replica_context().all_gather(
+                tf.convert_to_tensor(self.variable), axis=0))
+            return {"all_replicas": self.strategy.experimental_local_results(gathered)[0]}
         parts = self.strategy.experimental_local_results(self.variable)
         return {"all_replicas": tf.concat([tf.convert_to_tensor(p) for p in parts], axis=0)}
 

@@ -9,7 +9,10 @@ grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the da
 """
 
 import contextlib
+import copy
 import dataclasses
+import functools
+import inspect
 import json
 import math
 import os
@@ -145,7 +148,40 @@ def _constant_learning_rates(trainer):
     return rates
 
 
-@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path"])  # noqa: C901
+def _strategy_first(configured_run):
+    """`run`, with its strategy built before gin builds run's other arguments.
+
+    Gin calls `run`'s `@X()` bindings (the data, the evaluator and its classifier, callbacks)
+    when `run` is called, before its body; loading a classifier's SavedModel starts TensorFlow's
+    runtime, after which `MultiWorkerMirroredStrategy` cannot be created. Only `run.strategy_fn`
+    and `run.cpu_replicas` are resolved here (the caller's keywords first, then gin's bindings,
+    then run's defaults), and the strategy is handed to `run` as `strategy`.
+    """
+    defaults = inspect.signature(configured_run).parameters
+
+    @functools.wraps(configured_run)
+    def wrapper(model_dir, **kwargs):
+        if kwargs.get("strategy") is None:
+            bindings = gin.get_bindings(configured_run, resolve_references=False)
+
+            def value(name):
+                if name in kwargs:
+                    return kwargs[name]
+                if name in bindings:  # resolves this reference alone, not its neighbours
+                    return copy.deepcopy(bindings[name])
+                return defaults[name].default
+
+            strategy_fn, cpu_replicas = value("strategy_fn"), value("cpu_replicas")
+            kwargs["strategy"] = (strategy_fn() if cpu_replicas is None else
+                                  strategy_fn(devices=distribute.split_cpu(cpu_replicas)))
+        return configured_run(model_dir, **kwargs)
+
+    return wrapper
+
+
+@_strategy_first
+@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path",  # noqa: C901
+                            "strategy"])
 def run(model_dir,
         algorithm=gin.REQUIRED,
         generator=gin.REQUIRED,
@@ -176,7 +212,8 @@ def run(model_dir,
         checkpoint_path=None,
         cpu_replicas=None,
         ema=None,
-        export_ema=True):
+        export_ema=True,
+        strategy=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -235,6 +272,8 @@ def run(model_dir,
         cpu_replicas: split the host CPU into this many logical devices and train on them
             with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
             happen before TensorFlow initialises, so set it for a fresh process).
+        strategy: the strategy, built from `strategy_fn` and `cpu_replicas` before anything
+            else (`_strategy_first`); not a gin parameter.
 
     On several workers (`TF_CONFIG`, see `distribute.make_strategy`) every worker runs the same
     command with the same `model_dir`: each restores from `model_dir`, only the chief writes
@@ -251,11 +290,8 @@ def run(model_dir,
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
+    del strategy_fn, cpu_replicas  # made `strategy` before gin built the other arguments
     policy, policy_reason = precision.resolve(mixed_precision)
-    if cpu_replicas is not None:
-        strategy = strategy_fn(devices=distribute.split_cpu(cpu_replicas))
-    else:
-        strategy = strategy_fn()
     _, task_type, task_id, chief = distribute.worker_layout(strategy)
     # Every worker restores from model_dir; only the chief writes into it (TF's multi-worker
     # guide: the others save to directories of their own, which are then thrown away).
