@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests import strategies
 from tests.test_resume import checkpoint_tensors
 from tfgan_fast import config
 from tfgan_fast import distribute
@@ -78,7 +79,7 @@ class _Cluster:
     environment variables `srun` sets for a 2-task job step on one node."""
 
     def __init__(self, log_dir, model_dir, workers=2, params=(), gin_files=(), start=None,
-                 config=None, slurm=False):
+                 config=None, slurm=False, dry_run=False, worker_params=None):
         ports = _free_ports(workers)
         self.logs = [os.path.join(log_dir, f"worker{i}.log") for i in range(workers)]
         self.procs = []
@@ -99,10 +100,11 @@ class _Cluster:
             else:
                 env = _env({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                             "task": {"type": "worker", "index": i}})
+            command = _command(model_dir, list(params) + (worker_params or {}).get(i, []),
+                               gin_files, config) + (["--dry_run"] if dry_run else [])
             with open(self.logs[i], "ab") as log:
-                self.procs.append(subprocess.Popen(
-                    _command(model_dir, params, gin_files, config), cwd=ROOT, env=env,
-                    stdout=log, stderr=subprocess.STDOUT))
+                self.procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                                   stderr=subprocess.STDOUT))
 
     def wait(self, timeout=TIMEOUT):
         codes = [p.wait(timeout=timeout) for p in self.procs]
@@ -209,6 +211,39 @@ class MultiWorkerTest(tf.test.TestCase):
                       logs[0])
         self.assertIn("this process is worker 1 (it writes", logs[1])
         self.assertLess(_max_diff(_final(self.one_dir), _final(model_dir)), 1e-5)
+
+    def test_dry_run_checks_the_cluster(self):
+        """--dry_run on 2 workers reports the all-reduce and the shared config digest; a worker
+        with another config makes both fail before training, naming it."""
+        model_dir = os.path.join(self.root, "preflight")
+        log_dir = os.path.join(self.root, "preflight_logs")
+        os.makedirs(log_dir)
+        ok = _Cluster(log_dir, model_dir, dry_run=True)
+        try:
+            codes, logs = ok.wait()
+        finally:
+            ok.kill()
+        self.assertEqual(codes, [0, 0], logs[0][-2000:] + logs[1][-2000:])
+        for log in logs:
+            self.assertRegex(log, r"Config digest [0-9a-f]{16}: the same on all 2 workers\.")
+            self.assertRegex(log, r"All-reduce of 363 float32 \(G's and D's gradients, "
+                                  r"0.00145 MB\) over 2 replicas: [\d.]+ ms, bus bandwidth "
+                                  r"[\d.e+-]+ GB/s\.")
+        bad_dir = os.path.join(self.root, "preflight_bad")
+        os.makedirs(bad_dir + "_logs")
+        bad = _Cluster(bad_dir + "_logs", bad_dir, dry_run=True,
+                       worker_params={1: ["run.seed = 1"]})
+        try:
+            codes, logs = bad.wait()
+        finally:
+            bad.kill()
+        self.assertEqual(codes, [1, 1], logs[0][-2000:] + logs[1][-2000:])
+        for log in logs:
+            errors = [line for line in log.splitlines()
+                      if line.startswith("ConfigMismatchError")]
+            self.assertLen(errors, 1, log[-2000:])
+            self.assertIn("worker(s) 1 of 2 parsed another gin config than worker 0", errors[0])
+            self.assertNotIn("Timed:", log)
 
     def test_cpu_replicas_split_one_process(self):
         model_dir = os.path.join(self.root, "cpu_replicas")
@@ -435,6 +470,22 @@ class StrategyChoiceTest(tf.test.TestCase):
                 r"this process \(an op ran, .*\): build it with distribute.make_strategy "
                 r"before anything else touches TensorFlow, as experiment.run does"):
             distribute.make_strategy(cluster_resolver=resolver)
+
+    def test_config_digest_and_bus_bandwidth(self):
+        self.assertEqual(distribute.config_digest(""), "e3b0c44298fc1c14")  # SHA-256 of ""
+        self.assertEqual(distribute.check_same_config(tf.distribute.get_strategy(), ""),
+                         "e3b0c44298fc1c14")  # one worker: nothing to compare
+        # A ring all-reduce of 1 MB over 4 replicas in 0.5 s: each sends 2 * 3/4 MB.
+        self.assertEqual(distribute.bus_bandwidth(1e6, 4, 0.5), 3e6)
+        self.assertEqual(distribute.bus_bandwidth(1e6, 1, 0.5), 0.0)
+
+    def test_allreduce_probe_on_two_replicas(self):
+        strategy = strategies.two_cpu_mirrored()
+        if strategy is None:
+            self.skipTest("needs two logical CPUs")
+        seconds, bandwidth = distribute.allreduce_probe(strategy, 1000, repeats=2)
+        self.assertGreater(seconds, 0.0)
+        self.assertAllClose(bandwidth, distribute.bus_bandwidth(4000, 2, seconds))
 
     def test_one_process_layout(self):
         self.assertEqual(distribute.worker_layout(tf.distribute.get_strategy()),

@@ -6,10 +6,13 @@ stateless seed and sliced per replica, so a step gives the same result on one de
 replicas (tests check this on two logical CPUs).
 """
 
+import hashlib
 import json
 import os
+import time
 
 import gin
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.eager import context  # pylint: disable=no-name-in-module
 
@@ -40,6 +43,80 @@ def runtime_started():
     of `MultiWorkerMirroredStrategy` can no longer be configured.
     """
     return context.context()._context_handle is not None  # pylint: disable=protected-access
+
+
+class ConfigMismatchError(errors.RunError, ValueError):
+    """The workers of a cluster parsed different gin configs."""
+
+
+def config_digest(text):
+    """The first 16 hex digits of the SHA-256 of a gin config's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def check_same_config(strategy, text):
+    """Raises `ConfigMismatchError` unless every worker of `strategy` has the same config `text`
+    (one all-gather of its digest); returns the digest. One worker: no collective.
+
+    A worker started with another `--gin_file` or `--gin_param` would otherwise build other
+    networks and hang or fail in the first broadcast of the weights, or silently train another
+    model.
+    """
+    digest = config_digest(text)
+    workers = worker_layout(strategy)[0]
+    if workers == 1:
+        return digest
+    value = tf.constant([int(digest, 16) - 2 ** 63], tf.int64)  # the digest as a signed int64
+    gathered = strategy.run(lambda: tf.distribute.get_replica_context().all_gather(value, axis=0))
+    digests = [f"{int(v) + 2 ** 63:016x}" for v in
+               strategy.experimental_local_results(gathered)[0].numpy()]
+    # Replicas are numbered worker by worker.
+    per_worker = digests[::len(digests) // workers]
+    differ = [i for i, d in enumerate(per_worker) if d != per_worker[0]]
+    if differ:
+        raise ConfigMismatchError(
+            f"worker(s) {', '.join(map(str, differ))} of {workers} parsed another gin config "
+            f"than worker 0 (config digests {', '.join(per_worker)}): every worker must run "
+            "the same --gin_file and --gin_param; compare the commands, or the configs "
+            "--dry_run --print_config prints on each")
+    return digest
+
+
+def bus_bandwidth(num_bytes, replicas, seconds):
+    """An all-reduce's bus bandwidth in bytes/s: `2 (R - 1) / R * size / time`, the bytes each
+    replica sends in a ring all-reduce per second (the figure NCCL's tests report)."""
+    return 2.0 * (replicas - 1) / replicas * num_bytes / seconds
+
+
+def allreduce_probe(strategy, num_elements, repeats=3):
+    """Times a cross-replica sum of `num_elements` float32 (e.g. the size of the gradients).
+
+    Returns:
+        `(seconds, bytes per second)`: the median of `repeats` all-reduces after a first one
+        (tracing, collective set-up), and its bus bandwidth.
+
+    Raises:
+        RuntimeError: the all-reduce returned a wrong sum (a broken collective implementation).
+    """
+    replicas = strategy.num_replicas_in_sync
+
+    @tf.function
+    def reduce():
+        # Made on each replica's device, as gradients are.
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, tf.ones([int(num_elements)], tf.float32)))
+
+    first = strategy.experimental_local_results(reduce())[0].numpy()
+    if not np.all(first == replicas):
+        raise RuntimeError(f"an all-reduce of ones over {replicas} replicas returned values "
+                           f"from {first.min()} to {first.max()}, not {replicas}")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        strategy.experimental_local_results(reduce())[0].numpy()
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    return seconds, bus_bandwidth(4 * int(num_elements), replicas, seconds)
 
 
 def split_cpu(replicas):

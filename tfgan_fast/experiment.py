@@ -174,6 +174,8 @@ def _strategy_first(configured_run):
             strategy_fn, cpu_replicas = value("strategy_fn"), value("cpu_replicas")
             kwargs["strategy"] = (strategy_fn() if cpu_replicas is None else
                                   strategy_fn(devices=distribute.split_cpu(cpu_replicas)))
+            # A worker with another config fails here, in seconds, naming itself.
+            distribute.check_same_config(kwargs["strategy"], gin.config_str())
         return configured_run(model_dir, **kwargs)
 
     return wrapper
@@ -455,8 +457,11 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
 
     The report: the config (all of it with `print_config`), G's and D's parameter counts, the
     strategy and batches, the data, and `steps` timed iterations (after one untimed: tracing)
-    with the estimated time of the whole run. A checkpoint in `model_dir` is read, never
-    written; the timed iterations change only this process's copy of the model.
+    with the estimated time of the whole run. On several replicas also one timed all-reduce of
+    a tensor the size of the gradients (`distribute.allreduce_probe`), and on several workers
+    the config digest that every worker was checked to share (`run` checks it). A checkpoint
+    in `model_dir` is read, never written; the timed iterations change only this process's
+    copy of the model.
 
     Returns:
         A dict with `params_g`, `params_d`, `seconds_per_iteration` and `estimated_seconds`.
@@ -479,6 +484,15 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
     log("Step: " + "; ".join(trainer.describe_parts()) + ".")
     global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
     log(distribute.describe(strategy, global_batch))
+    workers = distribute.worker_layout(strategy)[0]
+    if workers > 1:
+        log(f"Config digest {distribute.config_digest(gin.config_str())}: the same on all "
+            f"{workers} workers.")
+    if strategy.num_replicas_in_sync > 1:
+        seconds, bandwidth = distribute.allreduce_probe(strategy, params_g + params_d)
+        log(f"All-reduce of {params_g + params_d:,} float32 (G's and D's gradients, "
+            f"{4 * (params_g + params_d) / 1e6:.3g} MB) over {strategy.num_replicas_in_sync} "
+            f"replicas: {1000 * seconds:.1f} ms, bus bandwidth {bandwidth / 1e9:.3g} GB/s.")
     log(f"Numeric policy: {exp.policy_reason}.")
     data = exp.data
     size = getattr(data, "num_examples", None)
