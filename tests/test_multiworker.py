@@ -194,17 +194,22 @@ class MultiWorkerTest(tf.test.TestCase):
         self.assertIn(f"Done: iteration {STEPS} (worker 1; the chief wrote the run to "
                       f"{self.two_dir}).", self.two_logs[1])
 
+    @staticmethod
+    def _cluster_run(model_dir, **kwargs):
+        """`(exit codes, logs)` of a 2-worker `_Cluster(..., **kwargs)` on `model_dir`."""
+        log_dir = model_dir + "_logs"
+        os.makedirs(log_dir)
+        cluster = _Cluster(log_dir, model_dir, **kwargs)
+        try:
+            return cluster.wait()
+        finally:
+            cluster.kill()
+
     def test_slurm_job_of_two_tasks(self):
         """The README's SLURM command: SlurmClusterResolver reads a 2-task job step's
         environment (on localhost) and the run equals the 1-process one."""
         model_dir = os.path.join(self.root, "slurm")
-        log_dir = os.path.join(self.root, "slurm_logs")
-        os.makedirs(log_dir)
-        cluster = _Cluster(log_dir, model_dir, slurm=True)
-        try:
-            codes, logs = cluster.wait()
-        finally:
-            cluster.kill()
+        codes, logs = self._cluster_run(model_dir, slurm=True)
         self.assertEqual(codes, [0, 0], logs[0][-2000:] + logs[1][-2000:])
         self.assertIn("Strategy: MultiWorkerMirroredStrategy, 2 worker(s) x 1 replica(s), "
                       "global batch 8 (4 per replica); this process is worker 0 (the chief",
@@ -215,28 +220,15 @@ class MultiWorkerTest(tf.test.TestCase):
     def test_dry_run_checks_the_cluster(self):
         """--dry_run on 2 workers reports the all-reduce and the shared config digest; a worker
         with another config makes both fail before training, naming it."""
-        model_dir = os.path.join(self.root, "preflight")
-        log_dir = os.path.join(self.root, "preflight_logs")
-        os.makedirs(log_dir)
-        ok = _Cluster(log_dir, model_dir, dry_run=True)
-        try:
-            codes, logs = ok.wait()
-        finally:
-            ok.kill()
+        codes, logs = self._cluster_run(os.path.join(self.root, "preflight"), dry_run=True)
         self.assertEqual(codes, [0, 0], logs[0][-2000:] + logs[1][-2000:])
         for log in logs:
             self.assertRegex(log, r"Config digest [0-9a-f]{16}: the same on all 2 workers\.")
             self.assertRegex(log, r"All-reduce of 363 float32 \(G's and D's gradients, "
                                   r"0.00145 MB\) over 2 replicas: [\d.]+ ms, bus bandwidth "
                                   r"[\d.e+-]+ GB/s\.")
-        bad_dir = os.path.join(self.root, "preflight_bad")
-        os.makedirs(bad_dir + "_logs")
-        bad = _Cluster(bad_dir + "_logs", bad_dir, dry_run=True,
-                       worker_params={1: ["run.seed = 1"]})
-        try:
-            codes, logs = bad.wait()
-        finally:
-            bad.kill()
+        codes, logs = self._cluster_run(os.path.join(self.root, "preflight_bad"), dry_run=True,
+                                        worker_params={1: ["run.seed = 1"]})
         self.assertEqual(codes, [1, 1], logs[0][-2000:] + logs[1][-2000:])
         for log in logs:
             errors = [line for line in log.splitlines()
