@@ -6,6 +6,8 @@ perturbation inside the eps-ball, whatever its inputs.
 
 import tensorflow as tf
 
+from tfgan_fast import precision
+
 
 def project_linf(delta, eps):
     """Projection onto the L-inf ball of radius `eps` (elementwise clip)."""
@@ -73,5 +75,7 @@ def pgd(loss_fn, images, delta, steps, tau, eps):
         with tf.GradientTape() as tape:
             tape.watch(adv)
             loss = tf.reduce_sum(loss_fn(adv))
-        delta = project_linf(delta + tau * tf.sign(tape.gradient(loss, adv)), eps)
+        # Scaled like the D update it belongs to under float16 (`precision.gradient_scale`).
+        grad = precision.scaled_gradient(tape, loss, adv)
+        delta = project_linf(delta + tau * tf.sign(grad), eps)
     return tf.stop_gradient(delta)

@@ -382,6 +382,10 @@ SCALAR_DESCRIPTIONS = {
     "delta_linf": "FastGAN: largest perturbation of a pixel (at most epsilon).",
     "lr_d": "D's learning rate.",
     "lr_g": "G's learning rate.",
+    "d_loss_scale": "float16: the dynamic loss scale of D's updates (halved on an overflow).",
+    "g_loss_scale": "float16: the dynamic loss scale of G's updates (halved on an overflow).",
+    "d_overflows": "float16: D updates skipped so far because a gradient overflowed.",
+    "g_overflows": "float16: G updates skipped so far because a gradient overflowed.",
 }
 
 

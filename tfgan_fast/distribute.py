@@ -6,11 +6,17 @@ stateless seed and sliced per replica, so a step gives the same result on one de
 replicas (tests check this on two logical CPUs).
 """
 
+import hashlib
 import json
 import os
+import time
 
 import gin
+import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context  # pylint: disable=no-name-in-module
+
+from tfgan_fast import errors
 
 # A stuck collective (a hung worker, a network partition) becomes an error after this long. A
 # worker that dies is noticed sooner, by the coordination service's missed heartbeats.
@@ -24,6 +30,93 @@ gin.external_configurable(tf.distribute.cluster_resolver.TFConfigClusterResolver
 
 class DeviceError(ValueError):
     """A device list names devices this process does not have."""
+
+
+class RuntimeStartedError(errors.RunError, RuntimeError):
+    """A multi-worker strategy was requested after TensorFlow's runtime had started."""
+
+
+def runtime_started():
+    """Whether TensorFlow's runtime (its eager context) is up in this process.
+
+    It starts at the first op, device listing or SavedModel load; after that the collective ops
+    of `MultiWorkerMirroredStrategy` can no longer be configured.
+    """
+    return context.context()._context_handle is not None  # pylint: disable=protected-access
+
+
+class ConfigMismatchError(errors.RunError, ValueError):
+    """The workers of a cluster parsed different gin configs."""
+
+
+def config_digest(text):
+    """The first 16 hex digits of the SHA-256 of a gin config's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def check_same_config(strategy, text):
+    """Raises `ConfigMismatchError` unless every worker of `strategy` has the same config `text`
+    (one all-gather of its digest); returns the digest. One worker: no collective.
+
+    A worker started with another `--gin_file` or `--gin_param` would otherwise build other
+    networks and hang or fail in the first broadcast of the weights, or silently train another
+    model.
+    """
+    digest = config_digest(text)
+    workers = worker_layout(strategy)[0]
+    if workers == 1:
+        return digest
+    value = tf.constant([int(digest, 16) - 2 ** 63], tf.int64)  # the digest as a signed int64
+    gathered = strategy.run(lambda: tf.distribute.get_replica_context().all_gather(value, axis=0))
+    digests = [f"{int(v) + 2 ** 63:016x}" for v in
+               strategy.experimental_local_results(gathered)[0].numpy()]
+    # Replicas are numbered worker by worker.
+    per_worker = digests[::len(digests) // workers]
+    differ = [i for i, d in enumerate(per_worker) if d != per_worker[0]]
+    if differ:
+        raise ConfigMismatchError(
+            f"worker(s) {', '.join(map(str, differ))} of {workers} parsed another gin config "
+            f"than worker 0 (config digests {', '.join(per_worker)}): every worker must run "
+            "the same --gin_file and --gin_param; compare the commands, or the configs "
+            "--dry_run --print_config prints on each")
+    return digest
+
+
+def bus_bandwidth(num_bytes, replicas, seconds):
+    """An all-reduce's bus bandwidth in bytes/s: `2 (R - 1) / R * size / time`, the bytes each
+    replica sends in a ring all-reduce per second (the figure NCCL's tests report)."""
+    return 2.0 * (replicas - 1) / replicas * num_bytes / seconds
+
+
+def allreduce_probe(strategy, num_elements, repeats=3):
+    """Times a cross-replica sum of `num_elements` float32 (e.g. the size of the gradients).
+
+    Returns:
+        `(seconds, bytes per second)`: the median of `repeats` all-reduces after a first one
+        (tracing, collective set-up), and its bus bandwidth.
+
+    Raises:
+        RuntimeError: the all-reduce returned a wrong sum (a broken collective implementation).
+    """
+    replicas = strategy.num_replicas_in_sync
+
+    @tf.function
+    def reduce():
+        # Made on each replica's device, as gradients are.
+        return strategy.run(lambda: tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, tf.ones([int(num_elements)], tf.float32)))
+
+    first = strategy.experimental_local_results(reduce())[0].numpy()
+    if not np.all(first == replicas):
+        raise RuntimeError(f"an all-reduce of ones over {replicas} replicas returned values "
+                           f"from {first.min()} to {first.max()}, not {replicas}")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        strategy.experimental_local_results(reduce())[0].numpy()
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    return seconds, bus_bandwidth(4 * int(num_elements), replicas, seconds)
 
 
 def split_cpu(replicas):
@@ -118,6 +211,9 @@ def make_strategy(devices=None, cluster_resolver=None,
 
     Returns:
         A `tf.distribute.Strategy`.
+
+    Raises:
+        RuntimeStartedError: a cluster is requested but TensorFlow's runtime already runs.
     """
     resolver = cluster_resolver or tf_config_cluster()
     if resolver is not None:
@@ -125,6 +221,14 @@ def make_strategy(devices=None, cluster_resolver=None,
             raise ValueError("make_strategy.devices cannot be combined with a multi-worker "
                              "cluster (TF_CONFIG or make_strategy.cluster_resolver): each "
                              "worker uses its local GPUs, or its CPU")
+        if runtime_started():
+            # TF's own error ("Collective ops must be configured at program startup") names
+            # neither the cause nor the cure.
+            raise RuntimeStartedError(
+                "MultiWorkerMirroredStrategy requested after TensorFlow's runtime started in "
+                "this process (an op ran, a SavedModel loaded or devices were listed before "
+                "the strategy existed): build it with distribute.make_strategy before anything "
+                "else touches TensorFlow, as experiment.run does")
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             cluster_resolver=resolver,
             communication_options=communication_options(collective_timeout_seconds))
@@ -240,7 +344,7 @@ class ReplicaState(tf.__internal__.tracking.Trackable):
     it is saved as `[B_global, ...]`: replica `r`'s copy at rows `[r * B_local, (r + 1) *
     B_local)`. On restore each replica takes its rows again, whatever the replica count the
     checkpoint was written with (only the global batch must match), so every replica's state
-    survives a checkpoint and a run may resume on more or fewer replicas.
+    survives a checkpoint and a run may resume on more or fewer replicas or workers.
 
     Args:
         variable: the per-replica variable, `[B_local, ...]` on each replica.
@@ -252,6 +356,12 @@ class ReplicaState(tf.__internal__.tracking.Trackable):
         self.variable, self.strategy, self.name = variable, strategy, name
 
     def _serialize_to_tensors(self):
+        if worker_layout(self.strategy)[0] > 1:
+            # This worker holds only its own replicas' copies: gather every worker's rows (every
+            # worker saves at the same iterations, the others into scratch directories).
+            gathered = self.strategy.run(lambda: tf.distribute.get_replica_context().all_gather(
+                tf.convert_to_tensor(self.variable), axis=0))
+            return {"all_replicas": self.strategy.experimental_local_results(gathered)[0]}
         parts = self.strategy.experimental_local_results(self.variable)
         return {"all_replicas": tf.concat([tf.convert_to_tensor(p) for p in parts], axis=0)}
 

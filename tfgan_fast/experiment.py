@@ -9,7 +9,10 @@ grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the da
 """
 
 import contextlib
+import copy
 import dataclasses
+import functools
+import inspect
 import json
 import math
 import os
@@ -146,7 +149,42 @@ def _constant_learning_rates(trainer):
     return rates
 
 
-@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path"])  # noqa: C901
+def _strategy_first(configured_run):
+    """`run`, with its strategy built before gin builds run's other arguments.
+
+    Gin calls `run`'s `@X()` bindings (the data, the evaluator and its classifier, callbacks)
+    when `run` is called, before its body; loading a classifier's SavedModel starts TensorFlow's
+    runtime, after which `MultiWorkerMirroredStrategy` cannot be created. Only `run.strategy_fn`
+    and `run.cpu_replicas` are resolved here (the caller's keywords first, then gin's bindings,
+    then run's defaults), and the strategy is handed to `run` as `strategy`.
+    """
+    defaults = inspect.signature(configured_run).parameters
+
+    @functools.wraps(configured_run)
+    def wrapper(model_dir, **kwargs):
+        if kwargs.get("strategy") is None:
+            bindings = gin.get_bindings(configured_run, resolve_references=False)
+
+            def value(name):
+                if name in kwargs:
+                    return kwargs[name]
+                if name in bindings:  # resolves this reference alone, not its neighbours
+                    return copy.deepcopy(bindings[name])
+                return defaults[name].default
+
+            strategy_fn, cpu_replicas = value("strategy_fn"), value("cpu_replicas")
+            kwargs["strategy"] = (strategy_fn() if cpu_replicas is None else
+                                  strategy_fn(devices=distribute.split_cpu(cpu_replicas)))
+            # A worker with another config fails here, in seconds, naming itself.
+            distribute.check_same_config(kwargs["strategy"], gin.config_str())
+        return configured_run(model_dir, **kwargs)
+
+    return wrapper
+
+
+@_strategy_first
+@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path",  # noqa: C901
+                            "strategy"])
 def run(model_dir,
         algorithm=gin.REQUIRED,
         generator=gin.REQUIRED,
@@ -179,7 +217,8 @@ def run(model_dir,
         ema=None,
         export_ema=True,
         profile_steps=None,
-        budget_seconds=None):
+        budget_seconds=None,
+        strategy=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -244,6 +283,8 @@ def run(model_dir,
         profile_steps: None, or `(A, B)`: a TensorFlow profiler trace of iterations A..B
             (1-based, inclusive) in `DIR/train/plugins/profile/`, for TensorBoard's Profile
             tab (see `tfgan_fast.profiling`).
+        strategy: the strategy, built from `strategy_fn` and `cpu_replicas` before anything
+            else (`_strategy_first`); not a gin parameter.
 
     On several workers (`TF_CONFIG`, see `distribute.make_strategy`) every worker runs the same
     command with the same `model_dir`: each restores from `model_dir`, only the chief writes
@@ -257,22 +298,19 @@ def run(model_dir,
     if budget_seconds is not None and not setup_only:
         from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
         budget.apply(model_dir, budget_seconds)  # rebinds run.train_steps and the schedules
-        return run(model_dir, budget_seconds=None)
+        return run(model_dir, budget_seconds=None, strategy=strategy)
     for name in ("train_steps", "batch_size", "z_dim"):
         _positive(f"run.{name}", locals()[name])
     _positive("run.steps_per_execution", steps_per_execution)
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
+    del strategy_fn, cpu_replicas  # made `strategy` before gin built the other arguments
     profiled = profiling.check_profile_steps(profile_steps, train_steps)
     if profiled:
         callbacks = tuple(callbacks) + (lambda exp: profiling.ProfileCallback(
             os.path.join(exp.model_dir, "train"), *profiled),)
     policy, policy_reason = precision.resolve(mixed_precision)
-    if cpu_replicas is not None:
-        strategy = strategy_fn(devices=distribute.split_cpu(cpu_replicas))
-    else:
-        strategy = strategy_fn()
     _, task_type, task_id, chief = distribute.worker_layout(strategy)
     # Every worker restores from model_dir; only the chief writes into it (TF's multi-worker
     # guide: the others save to directories of their own, which are then thrown away).
@@ -436,8 +474,11 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
 
     The report: the config (all of it with `print_config`), G's and D's parameter counts, the
     strategy and batches, the data, and `steps` timed iterations (after one untimed: tracing)
-    with the estimated time of the whole run. A checkpoint in `model_dir` is read, never
-    written; the timed iterations change only this process's copy of the model.
+    with the estimated time of the whole run. On several replicas also one timed all-reduce of
+    a tensor the size of the gradients (`distribute.allreduce_probe`), and on several workers
+    the config digest that every worker was checked to share (`run` checks it). A checkpoint
+    in `model_dir` is read, never written; the timed iterations change only this process's
+    copy of the model.
 
     Returns:
         A dict with `params_g`, `params_d`, `seconds_per_iteration` and `estimated_seconds`.
@@ -460,6 +501,15 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
     log("Step: " + "; ".join(trainer.describe_parts()) + ".")
     global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
     log(distribute.describe(strategy, global_batch))
+    workers = distribute.worker_layout(strategy)[0]
+    if workers > 1:
+        log(f"Config digest {distribute.config_digest(gin.config_str())}: the same on all "
+            f"{workers} workers.")
+    if strategy.num_replicas_in_sync > 1:
+        seconds, bandwidth = distribute.allreduce_probe(strategy, params_g + params_d)
+        log(f"All-reduce of {params_g + params_d:,} float32 (G's and D's gradients, "
+            f"{4 * (params_g + params_d) / 1e6:.3g} MB) over {strategy.num_replicas_in_sync} "
+            f"replicas: {1000 * seconds:.1f} ms, bus bandwidth {bandwidth / 1e9:.3g} GB/s.")
     log(f"Numeric policy: {exp.policy_reason}.")
     data = exp.data
     size = getattr(data, "num_examples", None)

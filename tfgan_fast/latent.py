@@ -21,6 +21,8 @@ import collections
 import gin
 import tensorflow as tf
 
+from tfgan_fast import precision
+
 
 # --- latent samplers: `fn(shape, seed) -> z` -------------------------------------------------
 
@@ -146,7 +148,8 @@ def optimize_latents(z, score_fn, step_fn, num_steps=1, mask=None, create_graph=
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(z)
             score = tf.cast(score_fn(z), tf.float32)
-        g = tape.gradient(score, z)
+        # Scaled like the update it belongs to under float16 (`precision.gradient_scale`).
+        g = precision.scaled_gradient(tape, score, z)
         if not create_graph:
             g = tf.stop_gradient(g)
         if mask is not None:

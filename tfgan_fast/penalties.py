@@ -26,6 +26,8 @@ fake_labels, seed)` and return `(per_example_penalty, D's outputs on the positiv
 import gin
 import tensorflow as tf
 
+from tfgan_fast import precision
+
 
 def _sum_over_features(x):
     return tf.reduce_sum(x, axis=list(range(1, x.shape.rank)))
@@ -58,7 +60,8 @@ def input_gradients(logit_fn, inputs, output="logits"):
         inner.watch(inputs)
         logits = tf.cast(logit_fn(inputs), tf.float32)
         total = tf.reduce_sum(logits if output == "logits" else tf.sigmoid(logits))
-    grads = inner.gradient(total, inputs)
+    # Scaled like D's update under float16 (`precision.gradient_scale`).
+    grads = precision.scaled_gradient(inner, total, inputs)
     return logits, tf.cast(grads, tf.float32)
 
 

@@ -19,12 +19,14 @@ sub-step reaches each part explicitly (a `StepRandom`).
 """
 
 import collections
+import contextlib
 
 import keras
 import tensorflow as tf
 
 from tfgan_fast import distribute
 from tfgan_fast import losses as losses_lib
+from tfgan_fast import precision
 from tfgan_fast import randomness
 from tfgan_fast.algorithms import batches as batches_lib
 from tfgan_fast.algorithms import real_inputs
@@ -123,6 +125,9 @@ class GANTrainer(keras.Model):
         self.d_optimizer = None
         # An exponential moving average of G (`tfgan_fast.ema.GeneratorEMA`), or None.
         self.ema = None
+        # Dynamic loss scales of D's and G's updates (`precision.DynamicLossScale`), made by
+        # `build_all` when the networks compute in float16; None otherwise.
+        self.d_loss_scale = self.g_loss_scale = None
 
     @property
     def pairwise(self):
@@ -209,6 +214,10 @@ class GANTrainer(keras.Model):
         self.discriminator(images, labels, training=False)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        if any(precision.needs_loss_scaling(net.compute_dtype)
+               for net in (self.generator, self.discriminator)):
+            self.d_loss_scale = precision.DynamicLossScale(name="d")
+            self.g_loss_scale = precision.DynamicLossScale(name="g")
         self.build_state(per_replica_batch_size, tuple(image_shape))
         self.built = True
 
@@ -248,6 +257,8 @@ class GANTrainer(keras.Model):
             "iteration": self.iteration,
             **({} if self.ema is None else {"generator_ema": self.ema.generator,
                                             "ema_updates": self.ema.updates}),
+            **({} if self.d_loss_scale is None else {"d_loss_scale": self.d_loss_scale,
+                                                    "g_loss_scale": self.g_loss_scale}),
             **self.real_transform.checkpoint_items(self.distribute_strategy),
         }
 
@@ -316,19 +327,48 @@ class GANTrainer(keras.Model):
             for i in range(self.n_disc):
                 k = i % chunks
                 sl = slice(k * local_batch, (k + 1) * local_batch)
-                logs.update(self.discriminator_step(
-                    images[sl], None if labels is None else labels[sl], self.step_random(i)))
+                with self._scaling(self.d_loss_scale):
+                    logs.update(self.discriminator_step(
+                        images[sl], None if labels is None else labels[sl],
+                        self.step_random(i)))
             reals = {}
             if self.pairwise:  # RpGAN's G step pairs its fakes with the iteration's reals
                 reals = {"real_images": images[:local_batch],
                          "real_labels": None if labels is None else labels[:local_batch]}
-            logs.update(self.generator_step(local_batch, self.step_random(), **reals))
+            with self._scaling(self.g_loss_scale):
+                logs.update(self.generator_step(local_batch, self.step_random(), **reals))
+        for scale in (self.d_loss_scale, self.g_loss_scale):
+            if scale is not None:
+                logs.update(scale.logs())
         if self.ema is not None:
             # In cross-replica context: the averaged variables are ordinary mirrored ones.
             tf.distribute.get_replica_context().merge_call(
                 lambda _: self.ema.update(self.iteration))
         self.iteration.assign_add(1)
         return logs
+
+    @staticmethod
+    def _scaling(loss_scale):
+        """Gradients taken inside belong to the update of `loss_scale` (none: float32)."""
+        return contextlib.nullcontext() if loss_scale is None else loss_scale.scaling()
+
+    @staticmethod
+    def _apply(optimizer, loss_scale, grads, variables, checked=()):
+        """One optimiser update; with a loss scale, skipped on an overflow (`checked`: other
+        gradients of the update that must be finite too). Returns whether it was skipped
+        (None without a loss scale)."""
+        if loss_scale is None:
+            optimizer.apply_gradients(zip(grads, variables))
+            return None
+        return loss_scale.apply(optimizer, grads, variables, checked)
+
+    @staticmethod
+    def _unless_skipped(skipped, input_gradient):
+        """The input gradient of an update, zero when the update was skipped (then FastGAN's
+        signed step leaves the perturbation where it is)."""
+        if skipped is None or input_gradient is None:
+            return input_gradient
+        return tf.where(skipped, tf.zeros_like(input_gradient), input_gradient)
 
     def make_train_function(self, force=False):
         """Keras' train function; with `steps_per_execution = K > 1` (or several workers), ours:
@@ -474,13 +514,14 @@ class GANTrainer(keras.Model):
                 total = total + distribute.replica_loss(grad_penalty)
         variables = self.discriminator.trainable_variables
         sources = variables + ([real_inputs] if input_gradient else [])
-        grads = tape.gradient(total, sources)
-        self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
+        grads = precision.scaled_gradient(tape, total, sources)
+        skipped = self._apply(self.d_optimizer, self.d_loss_scale, grads[:len(variables)],
+                              variables, grads[len(variables):])
         logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
                                         fb, pos_out, fake_out, n1, grad_penalty)
         logs.update(fb.logs)
         # L_D^f does not depend on the reals, so this is dL_D^r / d real_inputs.
-        return logs, (grads[-1] if input_gradient else None)
+        return logs, self._unless_skipped(skipped, grads[-1] if input_gradient else None)
 
     def _augmented(self, positives, fakes, rng, step):
         """`(T(positives), T(fakes))` with `augment`, each batch its own draws; unchanged
@@ -537,18 +578,21 @@ class GANTrainer(keras.Model):
             total = distribute.replica_loss(real_loss)
             if grad_penalty is not None:
                 total = total + distribute.replica_loss(grad_penalty)
-        grads = tape.gradient(total, variables + ([real_inputs] if input_gradient else []))
-        self.d_optimizer.apply_gradients(zip(grads[:len(variables)], variables))
+        grads = precision.scaled_gradient(
+            tape, total, variables + ([real_inputs] if input_gradient else []))
+        skipped = self._apply(self.d_optimizer, self.d_loss_scale, grads[:len(variables)],
+                              variables, grads[len(variables):])
         with tf.GradientTape() as tape:
             fake_out = self.discriminator(fakes, fb.labels, training=True)
             fake_loss, fake_parts = self.loss.d_fake(fake_out, fb.labels)
             fake_total = fake_loss if fb.latent_penalty is None else fake_loss + fb.latent_penalty
             total = distribute.replica_loss(fake_total)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self._apply(self.d_optimizer, self.d_loss_scale,
+                    precision.scaled_gradient(tape, total, variables), variables)
         logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
                                         fb, pos_out, fake_out, n1, grad_penalty)
         logs.update(fb.logs)
-        return logs, (grads[-1] if input_gradient else None)
+        return logs, self._unless_skipped(skipped, grads[-1] if input_gradient else None)
 
     def simultaneous_step(self, real_images, real_labels, rng):
         """`update_order = 'simultaneous'` (LOGAN paper Alg. 1): one batch of latents per
@@ -557,7 +601,8 @@ class GANTrainer(keras.Model):
         batch = real_images.shape[0]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape(persistent=True) as tape, self._scaling(self.d_loss_scale):
+            # One latent step serves both losses: its gradient is scaled as D's.
             z, labels, latent_penalty = self.step_latents(batch, "discriminator", rng)
             fakes = self.generator(z, labels, training=True)
             fb = FakeBatch(fakes, labels, latent_penalty, None, None, {})
@@ -579,11 +624,13 @@ class GANTrainer(keras.Model):
                 g_parts = dict(g_parts, g_latent_penalty=latent_penalty)
             d_total = distribute.replica_loss(real_loss) + distribute.replica_loss(fake_total)
             g_total = distribute.replica_loss(g_loss)
-        d_grads = tape.gradient(d_total, d_vars)
-        g_grads = tape.gradient(g_total, g_vars)
+        with self._scaling(self.d_loss_scale):
+            d_grads = precision.scaled_gradient(tape, d_total, d_vars)
+        with self._scaling(self.g_loss_scale):
+            g_grads = precision.scaled_gradient(tape, g_total, g_vars)
         del tape
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        self._apply(self.d_optimizer, self.d_loss_scale, d_grads, d_vars)
+        self._apply(self.g_optimizer, self.g_loss_scale, g_grads, g_vars)
         logs = self._discriminator_logs(real_loss, real_parts, fake_loss, fake_parts, fake_total,
                                         fb, pos_out, fake_out, batch, None)
         logs["g_loss"] = tf.reduce_mean(g_loss)
@@ -639,7 +686,8 @@ class GANTrainer(keras.Model):
                 parts = dict(parts, g_latent_penalty=penalty)
             loss = distribute.replica_loss(per_example)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self._apply(self.g_optimizer, self.g_loss_scale,
+                    precision.scaled_gradient(tape, loss, variables), variables)
         logs = {"g_loss": tf.reduce_mean(per_example)}
         logs.update({k: tf.reduce_mean(v) for k, v in parts.items()})
         return logs
