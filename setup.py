@@ -37,9 +37,14 @@ setup(
     # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth
     # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
     # tensorflow-serving-api: the gRPC PredictRequest of tfgan_fast.serving (and its test).
-    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api"],
+    # tf2onnx + onnx: the ONNX export (TensorFlow itself converts to LiteRT). The tests run the
+    # exports in independent runtimes: onnxruntime and ai-edge-litert (TF's own tf.lite
+    # interpreter is deprecated).
+    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api",
+                             "tf2onnx>=1.17", "onnx", "onnxruntime", "ai-edge-litert"],
                     "plot": ["matplotlib>=3.5"],
-                    "serving": ["tensorflow-serving-api"]},
+                    "serving": ["tensorflow-serving-api"],
+                    "onnx": ["tf2onnx>=1.17", "onnx"]},
     entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"] + [
         f"tfgan_fast_{tool}=tfgan_fast.tools.{tool}:entry_point" for tool in TOOLS]},
     license="Apache-2.0",

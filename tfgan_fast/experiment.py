@@ -26,6 +26,7 @@ from tfgan_fast import distribute
 from tfgan_fast import errors
 from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
+from tfgan_fast import export_formats as export_formats_lib
 from tfgan_fast import optimizers
 from tfgan_fast import precision
 from tfgan_fast import rundir
@@ -176,7 +177,8 @@ def run(model_dir,
         checkpoint_path=None,
         cpu_replicas=None,
         ema=None,
-        export_ema=True):
+        export_ema=True,
+        export_formats=()):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
     Args:
@@ -232,6 +234,9 @@ def run(model_dir,
             moving average of G's weights (checkpointed; see `tfgan_fast.ema`). Evaluations use
             it unless `Evaluator.use_ema = False`, and say which generator they measured.
         export_ema: with `ema`, export the averaged generator (else G itself).
+        export_formats: with `export_at_end`, also write these formats beside the SavedModel:
+            `"onnx"` (`generator.onnx`), `"litert"` or `"tflite"` (`generator.tflite`); see
+            `tfgan_fast.export_formats`.
         cpu_replicas: split the host CPU into this many logical devices and train on them
             with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
             happen before TensorFlow initialises, so set it for a fresh process).
@@ -251,6 +256,7 @@ def run(model_dir,
     for name in ("checkpoint_every", "summary_every", "eval_every"):
         _positive(f"run.{name}", locals()[name], allow_zero=True)
     _positive("run.keep_checkpoints", keep_checkpoints)
+    export_formats = export_formats_lib.normalise_formats(export_formats)  # fail before training
     policy, policy_reason = precision.resolve(mixed_precision)
     if cpu_replicas is not None:
         strategy = strategy_fn(devices=distribute.split_cpu(cpu_replicas))
@@ -280,7 +286,7 @@ def run(model_dir,
         return _train_and_export(
             exp, model_dir, restored, batch_size, seed, checkpoint_every, summary_every, progress,
             evaluator, eval_every, callbacks, steps_per_execution, export_at_end, export_ema,
-            chief, task_type, task_id)
+            chief, task_type, task_id, export_formats)
 
 
 def build(model_dir, checkpoint_path=None):
@@ -361,7 +367,7 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
 def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_every,
                       summary_every, progress, evaluator, eval_every, callbacks,
                       steps_per_execution, export_at_end, export_ema, chief, task_type,
-                      task_id):
+                      task_id, export_formats=()):
     """Records the config, trains `exp` to its `train_steps`, exports G; `run`'s result."""
     trainer, strategy, data = exp.trainer, exp.strategy, exp.data
     write_dir, start_step, train_steps = exp.model_dir, exp.start_step, exp.train_steps
@@ -402,7 +408,8 @@ def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_eve
         export_path = export_lib.export_version(
             trainer.ema.generator if use_ema else trainer.generator,
             os.path.join(write_dir, EXPORT_SUBDIR),
-            int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes)
+            int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes,
+            formats=export_formats, class_names=getattr(data, "class_names", None))
     final_step = int(trainer.iteration.numpy())
     if chief:
         print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
