@@ -136,10 +136,12 @@ class FamiliesTest(tf.test.TestCase):
 class BFloat16Test(tf.test.TestCase):
 
     def test_a_bfloat16_generator_exports_float32_files(self):
+        # Exported under the bfloat16 policy, as at the end of a training run: layers that
+        # build sublayers when first called must not take it.
         with precision.global_policy("mixed_bfloat16"):
             g = _trained(FAMILIES["resnet"][0], C)
-        path = export.export_generator(g, os.path.join(self.get_temp_dir(), "bf16"), Z, C,
-                                       formats=("onnx", "litert"))
+            path = export.export_generator(g, os.path.join(self.get_temp_dir(), "bf16"), Z, C,
+                                           formats=("onnx", "litert"))
         model = onnx.load(os.path.join(path, "generator.onnx"))
         self.assertEqual({t.data_type for t in model.graph.initializer
                           if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.BFLOAT16,

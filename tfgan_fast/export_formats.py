@@ -71,14 +71,18 @@ def normalise_formats(formats):
 
 def float32_generator(generator, z_dim, num_classes):
     """`generator` if it computes in float32, else a float32 copy with the same weights."""
-    if generator.dtype_policy.compute_dtype == "float32":
+    # Each layer's own policy: the model's may say float32 while its layers compute in
+    # bfloat16 (the policy a layer was built under is what counts).
+    if all(layer.dtype_policy.compute_dtype == "float32"
+           for layer in generator._flatten_layers()):  # pylint: disable=protected-access
         return generator
     config = generator.get_config()
     config.pop("dtype", None)
+    # Built under the float32 policy too: some layers create their sublayers when first called.
     with precision.global_policy("float32"):
         clone = type(generator).from_config(config)
-    z = tf.zeros([1, int(z_dim)])
-    clone(z, tf.zeros([1], tf.int32) if num_classes else None, training=False)
+        clone(tf.zeros([1, int(z_dim)]), tf.zeros([1], tf.int32) if num_classes else None,
+              training=False)
     clone.set_weights(generator.get_weights())
     return clone
 
