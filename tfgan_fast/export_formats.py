@@ -71,8 +71,8 @@ def normalise_formats(formats):
 
 def float32_generator(generator, z_dim, num_classes):
     """`generator` if it computes in float32, else a float32 copy with the same weights."""
-    # Each layer's own policy: the model's may say float32 while its layers compute in
-    # bfloat16 (the policy a layer was built under is what counts).
+    # Every layer's policy, not only the model's: a layer takes the global policy in force
+    # when it is created, which for sublayers made on the first call may differ.
     if all(layer.dtype_policy.compute_dtype == "float32"
            for layer in generator._flatten_layers()):  # pylint: disable=protected-access
         return generator
