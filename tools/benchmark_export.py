@@ -27,11 +27,13 @@ flags.DEFINE_integer("threads", 0, "Threads per runtime (0: each runtime's defau
 flags.mark_flags_as_required(["export"])
 
 
-def _size(path):
+def _size(path, others=()):
+    """Bytes of a file, or of a directory's files less `others` (the files of the other
+    formats, which sit in the SavedModel's directory)."""
     if os.path.isfile(path):
         return os.path.getsize(path)
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
-               for f in files)
+               for f in files if os.path.join(d, f) not in others)
 
 
 def _runners(path, num_classes, threads):
@@ -111,7 +113,8 @@ def main(argv):
                 run(z, labels)
                 times.append(time.perf_counter() - start)
             cells.append(1e3 * statistics.median(times) / batch)
-        print(f"{name:26s} {_size(file) / 1e6:11.2f} MB" + "".join(
+        others = {f for f, _ in runners.values() if f != file}
+        print(f"{name:26s} {_size(file, others) / 1e6:11.2f} MB" + "".join(
             f"  {ms:18.3f}" for ms in cells), flush=True)
 
 
