@@ -146,6 +146,24 @@ class ExplorerServerTest(tf.test.TestCase):
             explorer.Explorer(empty)
 
 
+class UnconditionalExplorerTest(tf.test.TestCase):
+
+    def test_z_alone_and_no_classes(self):
+        g = ResNetGenerator(resolution=32, channels=1, width=8, z_dim=Z, num_classes=0)
+        g(tf.zeros([1, Z]), None, training=False)
+        path = export.export_generator(g, os.path.join(self.get_temp_dir(), "u"), Z, 0)
+        explore = explorer.Explorer(path)
+        self.assertEqual((explore.num_classes, explore.class_names), (0, []))
+        grid = explore.image("grid", {"seed": ["5"], "n": ["3"], "truncation": ["0.5"]})
+        z = tf.constant(0.5 * serving.latents(3, Z, seed=5))
+        want = tf.saved_model.load(path).signatures["serving_default"](z=z)["images"].numpy()
+        np.testing.assert_array_equal(
+            _tiles(grid, (32, 32), 3, 3),
+            np.clip(np.round((want + 1.0) * 127.5), 0, 255).astype(np.uint8))
+        with self.assertRaisesRegex(explorer.BadRequest, "unconditional: it has no classes"):
+            explore.image("classes", {})
+
+
 def _chromium(user_data_dir):
     from selenium import webdriver  # pylint: disable=import-outside-toplevel
     from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel

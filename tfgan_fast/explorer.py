@@ -172,8 +172,6 @@ def make_handler(explorer):
     """A `BaseHTTPRequestHandler` class serving the page and the API of `explorer`."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        explorer_path = explorer.path
-
         def log_message(self, format, *args):  # pylint: disable=redefined-builtin
             pass  # one line per request would drown the terminal
 

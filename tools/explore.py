@@ -28,10 +28,10 @@ def main(argv):
     del argv
     from tfgan_fast import explorer  # pylint: disable=import-outside-toplevel
 
-    server = explorer.make_server(explorer.Explorer(FLAGS.export), FLAGS.host, FLAGS.port)
+    generator = explorer.Explorer(FLAGS.export)
+    server = explorer.make_server(generator, FLAGS.host, FLAGS.port)
     host, port = server.server_address[:2]
-    print(f"Exploring {server.RequestHandlerClass.explorer_path} at http://{host}:{port}/ "
-          "(Ctrl-C stops)", flush=True)
+    print(f"Exploring {generator.path} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
