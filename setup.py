@@ -27,7 +27,8 @@ setup(
     packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]) + [
         "tfgan_fast.configs", "tfgan_fast.tools"],
     package_dir={"tfgan_fast.configs": "gin", "tfgan_fast.tools": "tools"},
-    package_data={"tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"],
+    package_data={"tfgan_fast": ["explorer.html"],
+                  "tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"],
                   "tfgan_fast.eval": ["packaged/*.npz", "packaged/*.md",
                                       "packaged/fashion_mnist_classifier/*",
                                       "packaged/fashion_mnist_classifier/*/*"],
@@ -38,10 +39,17 @@ setup(
     # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
     # tensorflow-serving-api: the gRPC PredictRequest of tfgan_fast.serving (and its test).
     # tensorboard-plugin-profile: TensorBoard's Profile tab, to view `--profile_steps` traces.
-    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api"],
+    # tf2onnx + onnx: the ONNX export (TensorFlow itself converts to LiteRT). The tests run the
+    # exports in independent runtimes: onnxruntime and ai-edge-litert (TF's own tf.lite
+    # interpreter is deprecated). selenium drives Debian's chromium + chromium-driver in the
+    # explorer's browser test (.ci/run installs them).
+    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api",
+                             "tf2onnx>=1.17", "onnx", "onnxruntime", "ai-edge-litert",
+                             "selenium"],
                     "plot": ["matplotlib>=3.5"],
                     "profile": ["tensorboard-plugin-profile"],
-                    "serving": ["tensorflow-serving-api"]},
+                    "serving": ["tensorflow-serving-api"],
+                    "onnx": ["tf2onnx>=1.17", "onnx"]},
     entry_points={"console_scripts": ["tfgan_fast_train=tfgan_fast.train:entry_point"] + [
         f"tfgan_fast_{tool}=tfgan_fast.tools.{tool}:entry_point" for tool in TOOLS]},
     license="Apache-2.0",

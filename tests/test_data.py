@@ -7,6 +7,7 @@ import gzip
 import os
 import struct
 import time
+import types
 from unittest import mock
 
 import gin
@@ -624,6 +625,20 @@ class ImageNetTest(tf.test.TestCase):
             gin.clear_config()
         self.assertEqual((spec.num_classes, spec.image_shape, spec.name),
                          (143, (64, 64, 3), "imagenet143"))
+        self.assertFalse(hasattr(spec, "class_names"))  # ImageNet-143 names none
+
+    def test_data_spec_keeps_class_names(self):
+        """For the export's metadata: tools/export.py rebuilds the run from the spec."""
+        source = types.SimpleNamespace(name="shoes", num_classes=2, image_shape=(8, 8, 1),
+                                       class_names=("Sandal", "Ankle 'boot'"))
+        path = os.path.join(self.get_temp_dir(), "data_spec.json")
+        spec_lib.write_spec(source, path)
+        gin.parse_config(spec_lib.spec_bindings(path)[1:])
+        try:
+            spec = data.DataSpec()
+        finally:
+            gin.clear_config()
+        self.assertEqual(spec.class_names, ("Sandal", "Ankle 'boot'"))
 
 
 if __name__ == "__main__":

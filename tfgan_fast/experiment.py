@@ -29,6 +29,7 @@ from tfgan_fast import distribute
 from tfgan_fast import errors
 from tfgan_fast import eval as eval_lib
 from tfgan_fast import export as export_lib
+from tfgan_fast import export_formats as export_formats_lib
 from tfgan_fast import optimizers
 from tfgan_fast import precision
 from tfgan_fast import profiling
@@ -218,6 +219,7 @@ def run(model_dir,
         export_ema=True,
         profile_steps=None,
         budget_seconds=None,
+        export_formats=(),
         strategy=None):
     """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
 
@@ -277,6 +279,9 @@ def run(model_dir,
         budget_seconds: train for this many seconds: the first iterations are timed once and
             the run's length, intervals and schedules rescaled to fit (`tfgan_fast.budget`;
             recorded in `DIR/budget.json`, so a resumed run keeps its length).
+        export_formats: with `export_at_end`, also write these formats beside the SavedModel:
+            `"onnx"` (`generator.onnx`), `"litert"` or `"tflite"` (`generator.tflite`); see
+            `tfgan_fast.export_formats`.
         cpu_replicas: split the host CPU into this many logical devices and train on them
             with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
             happen before TensorFlow initialises, so set it for a fresh process).
@@ -310,6 +315,7 @@ def run(model_dir,
     if profiled:
         callbacks = tuple(callbacks) + (lambda exp: profiling.ProfileCallback(
             os.path.join(exp.model_dir, "train"), *profiled),)
+    export_formats = export_formats_lib.normalise_formats(export_formats)  # fail before training
     policy, policy_reason = precision.resolve(mixed_precision)
     _, task_type, task_id, chief = distribute.worker_layout(strategy)
     # Every worker restores from model_dir; only the chief writes into it (TF's multi-worker
@@ -335,7 +341,7 @@ def run(model_dir,
         return _train_and_export(
             exp, model_dir, restored, batch_size, seed, checkpoint_every, summary_every, progress,
             evaluator, eval_every, callbacks, steps_per_execution, export_at_end, export_ema,
-            chief, task_type, task_id)
+            chief, task_type, task_id, export_formats)
 
 
 def build(model_dir, checkpoint_path=None):
@@ -416,7 +422,7 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
 def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_every,
                       summary_every, progress, evaluator, eval_every, callbacks,
                       steps_per_execution, export_at_end, export_ema, chief, task_type,
-                      task_id):
+                      task_id, export_formats=()):
     """Records the config, trains `exp` to its `train_steps`, exports G; `run`'s result."""
     trainer, strategy, data = exp.trainer, exp.strategy, exp.data
     write_dir, start_step, train_steps = exp.model_dir, exp.start_step, exp.train_steps
@@ -457,7 +463,8 @@ def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_eve
         export_path = export_lib.export_version(
             trainer.ema.generator if use_ema else trainer.generator,
             os.path.join(write_dir, EXPORT_SUBDIR),
-            int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes)
+            int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes,
+            formats=export_formats, class_names=getattr(data, "class_names", None))
     final_step = int(trainer.iteration.numpy())
     if chief:
         print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)

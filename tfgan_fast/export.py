@@ -16,7 +16,9 @@ Signatures (conditional models; an unconditional model has no `labels` input):
   Serving's REST API returns such `_bytes` outputs as `{"b64": "..."}`. Only for generators of
   images (`[H, W, C]` outputs): a generator of 2-D points has no `png` signature.
 
-`assets.extra/tfgan_fast.json` holds `z_dim`, `num_classes` and `image_shape` for clients.
+`assets.extra/tfgan_fast.json` holds `z_dim`, `num_classes`, `image_shape` and, where the data
+set names its classes, `class_names` for clients. Asked for, `generator.onnx` and
+`generator.tflite` (LiteRT) sit beside `saved_model.pb` (see `tfgan_fast.export_formats`).
 
 Bad inputs fail with one line naming the input, what it must be and what it was: a wrong `z`
 width or rank, labels that are not a vector, labels out of range, different batch sizes, a
@@ -33,6 +35,7 @@ import shutil
 import keras
 import tensorflow as tf
 
+from tfgan_fast import export_formats
 from tfgan_fast import fileio
 
 PNG_OUTPUT = "images_png_bytes"
@@ -133,8 +136,13 @@ class GeneratorServing:
         return endpoints
 
 
-def export_generator(generator, path, z_dim, num_classes):
+def export_generator(generator, path, z_dim, num_classes, formats=(), class_names=None):
     """Writes the generator's SavedModel to `path` atomically (a temporary sibling, a rename).
+
+    Args:
+        formats: other formats written into `path` too (`"onnx"`, `"litert"`; see
+            `export_formats.normalise_formats`).
+        class_names: the data set's names of the classes, recorded for clients.
 
     Returns:
         `path`.
@@ -154,15 +162,21 @@ def export_generator(generator, path, z_dim, num_classes):
         archive.write_out(tmp, verbose=False)
         # What the shape-free signatures do not say, for clients (TF Serving ignores it).
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        metadata = {"z_dim": int(z_dim), "num_classes": int(num_classes),
+                    "image_shape": list(serving.image_shape)}
+        if class_names and num_classes:
+            metadata["class_names"] = [str(name) for name in class_names][:int(num_classes)]
         with open(os.path.join(tmp, METADATA), "w", encoding="utf-8") as f:
-            json.dump({"z_dim": int(z_dim), "num_classes": int(num_classes),
-                       "image_shape": list(serving.image_shape)}, f)
+            json.dump(metadata, f)
+        if formats:
+            export_formats.export_formats(generator, tmp, z_dim, num_classes, formats)
 
     return fileio.replace_dir_atomically(path, write)
 
 
 def read_metadata(path):
-    """`{"z_dim", "num_classes", "image_shape"}` of an exported SavedModel."""
+    """`{"z_dim", "num_classes", "image_shape"}` (and `"class_names"` if recorded) of an
+    exported SavedModel."""
     with open(os.path.join(path, METADATA), encoding="utf-8") as f:
         return json.load(f)
 
@@ -192,14 +206,16 @@ def versions(base_dir):
     return sorted(found)
 
 
-def export_version(generator, base_dir, version, z_dim, num_classes, keep=3):
-    """Exports to `base_dir/<version>/` (TF Serving's layout) and keeps the newest `keep`.
+def export_version(generator, base_dir, version, z_dim, num_classes, keep=3, formats=(),
+                   class_names=None):
+    """Exports to `base_dir/<version>/` (TF Serving's layout) and keeps the newest `keep`;
+    `formats` and `class_names` as for `export_generator`.
 
     Returns:
         The version's path.
     """
     path = export_generator(generator, os.path.join(base_dir, str(int(version))), z_dim,
-                            num_classes)
+                            num_classes, formats, class_names)
     for old in versions(base_dir)[:-keep] if keep else []:
         shutil.rmtree(os.path.join(base_dir, str(old)), ignore_errors=True)
     return path

@@ -19,10 +19,13 @@ SPEC_FILE = "data_spec.json"
 class DataSpec(base.DataSource):
     """A data source stand-in with `num_classes`, `image_shape` and `name` but no examples."""
 
-    def __init__(self, num_classes=gin.REQUIRED, image_shape=gin.REQUIRED, name="recorded"):
+    def __init__(self, num_classes=gin.REQUIRED, image_shape=gin.REQUIRED, name="recorded",
+                 class_names=None):
         self._num_classes = int(num_classes)
         self._image_shape = tuple(int(s) for s in image_shape)
         self._name = name
+        if class_names:  # the recorded data's names, kept for the export's metadata
+            self.class_names = tuple(str(n) for n in class_names)
 
     exact_resume = True
 
@@ -32,10 +35,14 @@ class DataSpec(base.DataSource):
 
 
 def write_spec(data, path):
-    """Writes `data`'s name, classes and image shape as JSON to `path`."""
+    """Writes `data`'s name, classes (and their names, if it has them) and image shape as JSON
+    to `path`."""
+    spec = {"name": data.name, "num_classes": int(data.num_classes),
+            "image_shape": [int(s) for s in data.image_shape]}
+    if getattr(data, "class_names", None):
+        spec["class_names"] = [str(n) for n in data.class_names]
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"name": data.name, "num_classes": int(data.num_classes),
-                   "image_shape": [int(s) for s in data.image_shape]}, f)
+        json.dump(spec, f)
 
 
 def spec_bindings(path):
@@ -47,7 +54,10 @@ def spec_bindings(path):
         raise DataError(f"{path} not found: not a tfgan_fast training directory, or one made "
                         "before data specs were recorded") from e
     shape = ", ".join(str(int(s)) for s in spec["image_shape"])
-    return ["run.data = @DataSpec()",
-            f"DataSpec.num_classes = {int(spec['num_classes'])}",
-            f"DataSpec.image_shape = ({shape},)",
-            f"DataSpec.name = {spec['name']!r}"]
+    bindings = ["run.data = @DataSpec()",
+                f"DataSpec.num_classes = {int(spec['num_classes'])}",
+                f"DataSpec.image_shape = ({shape},)",
+                f"DataSpec.name = {spec['name']!r}"]
+    if spec.get("class_names"):
+        bindings.append(f"DataSpec.class_names = {tuple(spec['class_names'])!r}")
+    return bindings
