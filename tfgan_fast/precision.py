@@ -23,7 +23,6 @@ penalties), each under the scale of the update it belongs to (`gradient_scale`).
 """
 
 import contextlib
-import os
 import sys
 import threading
 

@@ -9,7 +9,6 @@ for a seed and a truncation, an interpolation between two seeds, one seed in eve
 the grid as a PNG download. docs/export.md shows it.
 """
 
-from absl import app
 from absl import flags
 
 from tfgan_fast import cli
