@@ -18,7 +18,8 @@ def _requirements():
 setup(
     name="tfgan_fast",
     version="0.1.0",
-    description="FastGAN, SNGAN, RobGAN, SAGAN, FARGAN and LOGAN on one Keras 3 trainer",
+    description=("FastGAN (Zhong et al. 2020), SNGAN, RobGAN, SAGAN, R3GAN, FARGAN and LOGAN, "
+                 "with DiffAugment, on one Keras 3 trainer"),
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
