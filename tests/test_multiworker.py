@@ -206,7 +206,7 @@ class MultiWorkerTest(tf.test.TestCase):
             cluster.kill()
 
     def test_slurm_job_of_two_tasks(self):
-        """The README's SLURM command: SlurmClusterResolver reads a 2-task job step's
+        """docs/distributed.md's SLURM command: SlurmClusterResolver reads a 2-task job step's
         environment (on localhost) and the run equals the 1-process one."""
         model_dir = os.path.join(self.root, "slurm")
         codes, logs = self._cluster_run(model_dir, slurm=True)

@@ -568,9 +568,9 @@ def summary(model_dir, step, evaluation=None, evaluator=None, export_path=None):
         base = os.path.dirname(export_path)
         lines.append(f"  generator SavedModel: {export_path} (saved_model_cli show --dir "
                      f"{export_path} --all)")
-        lines.append(f"  serve it (README, \"Serving with TF Serving\"): docker run -p 8501:8501 "
-                     f"-v \"$(realpath {base})\":/models/generator -e MODEL_NAME=generator "
-                     "tensorflow/serving")
+        lines.append(f"  serve it (docs/export.md, \"Serving with TF Serving\"): docker run "
+                     f"-p 8501:8501 -v \"$(realpath {base})\":/models/generator "
+                     "-e MODEL_NAME=generator tensorflow/serving")
     lines.append(f"  train longer: the same command with --gin_param=run.train_steps=N (N > "
                  f"{step}) resumes at iteration {step}")
     return "\n".join(lines)

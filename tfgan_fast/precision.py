@@ -1,8 +1,8 @@
 """The numeric policy of a run: `run.mixed_precision = 'auto'` picks bfloat16 where it is native.
 
 bfloat16 halves the cost of every convolution on hardware with bfloat16 units and changes a GAN's
-results only by rounding (the README's bf16-vs-float32 comparison); elsewhere it is emulated and
-slower than float32. So 'auto' chooses:
+results only by rounding (docs/speed.md, "Numeric policy", compares it with float32); elsewhere
+it is emulated and slower than float32. So 'auto' chooses:
 
 * `mixed_bfloat16` on a GPU of compute capability 8.0 or newer (Ampere, Hopper, ...);
 * `mixed_float16` on GPUs of compute capability 7.x (Volta, Turing: V100, T4), whose tensor

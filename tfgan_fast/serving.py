@@ -1,4 +1,4 @@
-"""Requests for a generator served by TF Serving (see the README, "Serving with TF Serving").
+"""Requests for a generator served by TF Serving (see docs/export.md, "Serving with TF Serving").
 
 REST (`POST http://HOST:8501/v1/models/<name>:predict`) takes JSON in the row format
 `{"signature_name": ..., "instances": [{"z": [...], "labels": 3}, ...]}` or the columnar format

@@ -13,7 +13,7 @@ Each run directory is a training run of a `gin/fargan_synthetic_*.gin` config: i
   figures: the finite real samples in blue, 2,500 generated samples in red.
 - `--curves_output`: modes covered, high-quality fraction, real-sample coverage and energy distance
   against the iteration, one line per run.
-- stdout: a Markdown table of the metrics at `--steps` (for the README).
+- stdout: a Markdown table of the metrics at `--steps` (for docs/fargan.md).
 
 Needs matplotlib (`pip install 'tfgan_fast[plot]'`).
 """
