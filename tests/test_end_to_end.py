@@ -152,7 +152,7 @@ class KillAndResumeTest(tf.test.TestCase):
         out_path = os.path.join(self.get_temp_dir(), "older")
         out = subprocess.run(
             [sys.executable, "tools/export.py", f"--model_dir={model_dir}",
-             f"--checkpoint={older}", f"--output={out_path}"],
+             f"--checkpoint={older}", f"--output={out_path}", "--format=onnx"],
             cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
         self.assertEqual(out.returncode, 0, (out.stdout + out.stderr)[-3000:])
         self.assertIn(f"Exported iteration {older}", out.stdout)
@@ -168,6 +168,12 @@ class KillAndResumeTest(tf.test.TestCase):
         older_serve = tf.saved_model.load(os.path.join(out_path, str(older)))
         older_images = older_serve.signatures["serving_default"](z=z, labels=labels)["images"]
         self.assertNotAllClose(older_images, exported)
+        # --format=onnx wrote the ONNX file beside that SavedModel, and it computes the same.
+        import onnxruntime  # pylint: disable=import-outside-toplevel
+        session = onnxruntime.InferenceSession(
+            os.path.join(out_path, str(older), "generator.onnx"))
+        onnx_images = session.run(["images"], {"z": z.numpy(), "labels": labels.numpy()})[0]
+        self.assertAllClose(onnx_images, older_images, atol=1e-4)
 
 
 class StopRequestTest(tf.test.TestCase):
