@@ -133,7 +133,8 @@ class ImageFolderTest(tf.test.TestCase):
         self.assertEqual(result["final_step"], 2)
         with open(os.path.join(model_dir, "data_spec.json"), encoding="utf-8") as f:
             spec = json.load(f)
-        self.assertEqual(spec, {"name": "tree", "num_classes": 2, "image_shape": [16, 16, 3]})
+        self.assertEqual(spec, {"name": "tree", "num_classes": 2, "image_shape": [16, 16, 3],
+                                "class_names": ["b_cats", "dogs"]})
 
 
 if __name__ == "__main__":
