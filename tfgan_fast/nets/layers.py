@@ -56,9 +56,14 @@ def initializers(init, fan_in, residual=False):
     if init == "chainer":
         return {"kernel_initializer": _residual_init() if residual else _linear_init(),
                 "bias_initializer": "zeros"}
+    return {"kernel_initializer": _linear_init(), "bias_initializer": fan_in_uniform(fan_in)}
+
+
+def fan_in_uniform(fan_in):
+    """PyTorch's default bias (and `nn.Linear` weight) initialiser, U(+-1/sqrt(fan_in)); a fresh
+    instance per call."""
     bound = 1.0 / math.sqrt(fan_in)
-    return {"kernel_initializer": _linear_init(),
-            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
+    return keras.initializers.RandomUniform(-bound, bound)
 
 
 # --- helpers shared by every network -------------------------------------------------------------

@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfgan_fast.nets.layers import check_int
 from tfgan_fast.nets.layers import check_unconditional
 from tfgan_fast.nets.layers import get_layers
-from tfgan_fast.nets.layers import set_layers
+from tfgan_fast.nets.layers import fan_in_uniform, set_layers
 
 
 def dense(units, fan_in, torch_init, name, activation=None):
@@ -29,11 +29,9 @@ def dense(units, fan_in, torch_init, name, activation=None):
     """
     if not torch_init:
         return keras.layers.Dense(units, activation=activation, name=name)
-    bound = 1.0 / float(fan_in) ** 0.5
     return keras.layers.Dense(
         units, activation=activation, name=name,
-        kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
-        bias_initializer=keras.initializers.RandomUniform(-bound, bound))
+        kernel_initializer=fan_in_uniform(fan_in), bias_initializer=fan_in_uniform(fan_in))
 
 
 def _hidden_layers(model, fan_in, width, depth, torch_init):
