@@ -3,8 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import attacks
-from tfgan_fast import losses
+from tfgan_fast.algorithms import real_inputs as attacks
+from tfgan_fast.algorithms import losses
 from tfgan_fast import schedules
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import tensorflow as tf
 
 from tests import strategies
-from tfgan_fast import losses
+from tfgan_fast.algorithms import losses
 from tfgan_fast import nets
-from tfgan_fast import penalties
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import FARGAN
 from tfgan_fast.algorithms import batches
 from tfgan_fast.algorithms.base import FakeBatch

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import losses
+from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import FastGAN
 from tfgan_fast.optimizers import make_optimizer
 from tfgan_fast.randomness import Salt

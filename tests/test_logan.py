@@ -12,8 +12,8 @@ from tests.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast import config
 from tfgan_fast import experiment
 from tfgan_fast import export
-from tfgan_fast import latent
-from tfgan_fast import losses
+from tfgan_fast.algorithms import latents as latent
+from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import LOGAN
 from tfgan_fast.eval import evaluator as evaluator_lib
 from tfgan_fast.randomness import Salt

@@ -14,16 +14,12 @@ import gin
 # pylint: disable=unused-import
 from tfgan_fast import algorithms  # noqa: F401
 from tfgan_fast import data  # noqa: F401
-from tfgan_fast import diffaugment  # noqa: F401
 from tfgan_fast import distribute  # noqa: F401
 from tfgan_fast import ema  # noqa: F401
 from tfgan_fast import eval as eval_lib  # noqa: F401
 from tfgan_fast import experiment  # noqa: F401
-from tfgan_fast import latent  # noqa: F401
-from tfgan_fast import losses  # noqa: F401
 from tfgan_fast import nets  # noqa: F401
 from tfgan_fast import optimizers  # noqa: F401
-from tfgan_fast import penalties  # noqa: F401
 from tfgan_fast import schedules  # noqa: F401
 # pylint: enable=unused-import
 from tfgan_fast.errors import RunError

@@ -373,7 +373,8 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
         g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
                           z_dim=z_dim)
         d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
-        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
+        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed,
+                            ema=ema)
         trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
                         d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
                         run_eagerly=run_eagerly)
@@ -385,7 +386,6 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
             average(tf.zeros([2, z_dim]),
                     tf.zeros([2], tf.int32) if num_classes else None, training=False)
             ema.attach(g_net, average)
-            trainer.ema = ema
         strategy.run(trainer.initialize_state)
 
     checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
@@ -686,9 +686,7 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
                   f"executions end at iteration {exp.train_steps} and on every checkpoint, "
                   f"summary and evaluation (intervals {sorted(set(i for i in intervals if i))}"
                   f", starting at {exp.start_step}).", flush=True)
-        # Keras traces the multi-step function on the first fit.
-        trainer.steps_per_execution = k
-        trainer.train_function = None
+        trainer.set_steps_per_execution(k)
     if progress:
         cbs.append(callbacks_lib.StartupCallback())
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))

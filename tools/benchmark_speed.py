@@ -152,7 +152,7 @@ def _reference_iteration(trainer, batches, xla):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import losses  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import losses  # pylint: disable=import-outside-toplevel
     from tfgan_fast.algorithms import batches as batches_lib  # pylint: disable=import-outside-toplevel
     from tfgan_fast.algorithms import real_inputs  # pylint: disable=import-outside-toplevel
 

@@ -105,7 +105,7 @@ def _load_run():
 def _load_saved_model():
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     from tfgan_fast import export  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import latent  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import latents  # pylint: disable=import-outside-toplevel
 
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
@@ -120,7 +120,7 @@ def _load_saved_model():
             return serve(z=z)["images"]
         return serve(z=z, labels=labels)["images"]
 
-    sampler = latent.uniform_latents if FLAGS.latent == "uniform" else latent.normal_latents
+    sampler = latents.uniform_latents if FLAGS.latent == "uniform" else latents.normal_latents
     return sample_fn, z_dim, FLAGS.num_classes, sampler, {
         "saved_model": os.path.abspath(path)}, None, None
 

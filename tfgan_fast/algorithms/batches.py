@@ -15,6 +15,12 @@ import tensorflow as tf
 
 from tfgan_fast import distribute
 
+# TensorBoard's descriptions of what a fake-as-real batch adds to the trainer's logs.
+SCALARS = {
+    "d_far_logit": "FARGAN: mean logit of the fakes counted as real (the lowest scored).",
+    "d_candidate_logit": "FARGAN: mean logit of all candidate fakes scored for selection.",
+}
+
 
 def select_fake_as_real(candidates, scores, num_far):
     """Tao & Wang 2020, eq. 10: the `num_far` candidates with the lowest discriminator outputs.

@@ -28,6 +28,11 @@ import tensorflow as tf
 
 from tfgan_fast import precision
 
+# TensorBoard's descriptions of what a penalty adds to the trainer's logs.
+SCALARS = {
+    "d_penalty": "FARGAN / 0GP: the zero-centred gradient penalty, weighted.",
+}
+
 
 def _sum_over_features(x):
     return tf.reduce_sum(x, axis=list(range(1, x.shape.rank)))
