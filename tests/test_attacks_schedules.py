@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tfgan_fast.algorithms import real_inputs as attacks
 from tfgan_fast.algorithms import losses
-from tfgan_fast import schedules
+from tfgan_fast.algorithms import schedules
 
 
 class FreeAdversarialUpdateTest(tf.test.TestCase):

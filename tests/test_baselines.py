@@ -10,7 +10,7 @@ from tfgan_fast.algorithms import real_inputs as attacks
 from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import RobGAN, StandardGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 
 B, C = 8, 3
 

@@ -17,7 +17,7 @@ from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import (FARGAN, LOGAN, FakeAsReal, FastGAN, FreeAdversarial,
                                    GANTrainer, LatentOptimization, PGDAttack, RobGAN,
                                    StandardGAN)
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 
 B, C, Z = 8, 3, 4
 D_LR, G_LR = 0.1, 0.05

@@ -356,7 +356,7 @@ class GinTest(tf.test.TestCase):
 
         from tests.offline import mock_tfds  # pylint: disable=import-outside-toplevel
         from tests.test_gin_configs import ROOT, SMALL  # pylint: disable=import-outside-toplevel
-        from tfgan_fast import config, experiment  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import config, experiment  # pylint: disable=import-outside-toplevel
         config.parse([os.path.join(ROOT, "gin", name)], list(params) + SMALL)
         with mock_tfds(num_examples=8):
             return experiment.run("/tmp/unused_fargan_dir", setup_only=True)

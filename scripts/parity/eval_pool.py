@@ -10,7 +10,7 @@ each label the evaluator asks for is served from the pool without reuse, so it n
 import json, sys
 import numpy as np
 import tensorflow as tf
-from tfgan_fast import quiet
+from tfgan_fast.runtime import quiet
 from tfgan_fast.eval import classifiers, evaluator as evaluator_lib, stats
 
 quiet.quiet_tensorflow()

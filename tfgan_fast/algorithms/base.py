@@ -13,9 +13,9 @@ compositions):
                  one D optimiser step; the real transform consumes the input gradient
     G step:  z, y  --latent transform-->  z'  --G-->  D  -->  L_G (+ R_z), one G optimiser step
 
-Randomness has one owner (`tfgan_fast.randomness`): every random tensor is drawn statelessly from
-`(seed, iteration, D sub-step, salt)` for the global batch and sliced per replica, and the
-sub-step reaches each part explicitly (a `StepRandom`).
+Randomness has one owner (`tfgan_fast.runtime.randomness`): every random tensor is drawn
+statelessly from `(seed, iteration, D sub-step, salt)` for the global batch and sliced per
+replica, and the sub-step reaches each part explicitly (a `StepRandom`).
 """
 
 import collections
@@ -23,15 +23,15 @@ import contextlib
 
 import tensorflow as tf
 
-from tfgan_fast import distribute
+from tfgan_fast.runtime import distribute
 from tfgan_fast.algorithms import losses as losses_lib
-from tfgan_fast import precision
-from tfgan_fast import randomness
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime import randomness
 from tfgan_fast.algorithms import batches as batches_lib
 from tfgan_fast.algorithms import keras_workarounds
 from tfgan_fast.algorithms import real_inputs
 from tfgan_fast.algorithms.latents import normal_latents
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 
 # What a D step draws once and replays on (see `GANTrainer.discriminator_step`).
 FakeBatch = collections.namedtuple(
@@ -82,11 +82,11 @@ class GANTrainer(keras_workarounds.FitModel):
             `"separate"`: FastGAN paper Alg. 1 read literally, a step on `L_D^r` (whose backward
             pass also gives the input gradient), then `L_D^f`'s gradient at the updated weights
             and a second step.
-        augment: None or `@DiffAugment()` (`tfgan_fast.algorithms.diffaugment`, Zhao et al. 2020): every
-            image D sees in the D and G updates, real and fake, is transformed first (FastGAN's
-            perturbation is added to the raw reals, then augmented; a penalty's gradient is
-            taken at the augmented points; PGD's attack, fake-as-real scoring and LOGAN's
-            latent step see the images unaugmented).
+        augment: None or `@DiffAugment()` (`tfgan_fast.algorithms.diffaugment`, Zhao et al.
+            2020): every image D sees in the D and G updates, real and fake, is transformed
+            first (FastGAN's perturbation is added to the raw reals, then augmented; a penalty's
+            gradient is taken at the augmented points; PGD's attack, fake-as-real scoring and
+            LOGAN's latent step see the images unaugmented).
         update_order: `"alternating"` (default): D steps, then a G step on fresh latents, as
             DeepMind's later LOGAN code and every other method here; `"simultaneous"`: LOGAN
             paper Alg. 1 read literally, `L_D` and `L_G` from ONE batch of (optimized) latents

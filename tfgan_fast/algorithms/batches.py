@@ -13,7 +13,7 @@ all-gather of the candidates), so M and N0 must be divisible by R (checked).
 import gin
 import tensorflow as tf
 
-from tfgan_fast import distribute
+from tfgan_fast.runtime import distribute
 
 # TensorBoard's descriptions of what a fake-as-real batch adds to the trainer's logs.
 SCALARS = {

@@ -30,9 +30,9 @@ import collections
 import gin
 import tensorflow as tf
 
-from tfgan_fast import distribute
-from tfgan_fast import precision
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime.randomness import Salt
 
 STEPS = ("discriminator", "generator")
 

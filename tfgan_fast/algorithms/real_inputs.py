@@ -16,10 +16,10 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from tfgan_fast import distribute
-from tfgan_fast import precision
-from tfgan_fast import randomness
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime import randomness
+from tfgan_fast.runtime.randomness import Salt
 
 # TensorBoard's descriptions of the transforms' logs.
 SCALARS = {

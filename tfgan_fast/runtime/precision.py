@@ -30,7 +30,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from tfgan_fast import hardware
+from tfgan_fast.runtime import hardware
 
 AUTO = "auto"
 FLOAT32 = "float32"
