@@ -19,8 +19,8 @@ from absl import flags
 
 from tfgan_fast.run import cli
 from tfgan_fast.run import gin_files as gin_files_lib
-from tfgan_fast.runtime import quiet
 from tfgan_fast.run import supervisor
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")

@@ -23,14 +23,14 @@ import contextlib
 
 import tensorflow as tf
 
-from tfgan_fast.runtime import distribute
-from tfgan_fast.algorithms import losses as losses_lib
-from tfgan_fast.runtime import precision
-from tfgan_fast.runtime import randomness
 from tfgan_fast.algorithms import batches as batches_lib
 from tfgan_fast.algorithms import keras_workarounds
+from tfgan_fast.algorithms import losses as losses_lib
 from tfgan_fast.algorithms import real_inputs
 from tfgan_fast.algorithms.latents import normal_latents
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime import randomness
 from tfgan_fast.runtime.randomness import Salt
 
 # What a D step draws once and replays on (see `GANTrainer.discriminator_step`).

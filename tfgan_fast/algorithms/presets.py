@@ -19,11 +19,11 @@ configuration time, naming both.
 
 import gin
 
-from tfgan_fast.algorithms import losses as losses_lib
-from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import base
 from tfgan_fast.algorithms import batches
 from tfgan_fast.algorithms import latents
+from tfgan_fast.algorithms import losses as losses_lib
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import real_inputs
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_fast import algorithms
-from tfgan_fast.runtime import errors
 from tfgan_fast.run import rundir
+from tfgan_fast.runtime import errors
 from tfgan_fast.runtime import textstrip
 from tfgan_fast.runtime.errors import RunError
 

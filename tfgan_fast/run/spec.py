@@ -2,9 +2,9 @@
 
 Gin configures this frozen dataclass under the name `run` (selector `tfgan_fast.run`), so a gin
 file or `--gin_param` writes `run.train_steps = 100`, `run.algorithm = @FastGAN`. `experiment.run`
-builds the strategy first (from `run.strategy_fn` and `run.cpu_replicas`), then the spec (which is when gin
-builds the data, the evaluator and the other `@X()` references), and passes the spec whole to
-the steps of the run. The spec never names an algorithm: every part comes in as a reference.
+builds the strategy first (from `run.strategy_fn` and `run.cpu_replicas`), then the spec (which is
+when gin builds the data, the evaluator and the other `@X()` references), and passes the spec whole
+to the steps of the run. The spec never names an algorithm: every part comes in as a reference.
 """
 
 import copy
