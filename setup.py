@@ -28,7 +28,7 @@ setup(
     packages=find_packages(include=["tfgan_fast", "tfgan_fast.*"]) + [
         "tfgan_fast.configs", "tfgan_fast.tools"],
     package_dir={"tfgan_fast.configs": "gin", "tfgan_fast.tools": "tools"},
-    package_data={"tfgan_fast": ["explorer.html"],
+    package_data={"tfgan_fast.export": ["explorer.html"],
                   "tfgan_fast.data": ["quickstart/*", "imagenet143_classes.txt"],
                   "tfgan_fast.eval": ["packaged/*.npz", "packaged/*.md",
                                       "packaged/fashion_mnist_classifier/*",
@@ -38,7 +38,7 @@ setup(
     install_requires=_requirements(),
     # matplotlib only draws tools/plot_curves.py's figures (axes, legend, IS bands: not worth
     # a renderer of our own); scipy is the tests' FID reference (scipy.linalg.sqrtm).
-    # tensorflow-serving-api: the gRPC PredictRequest of tfgan_fast.serving (and its test).
+    # tensorflow-serving-api: the gRPC PredictRequest of tfgan_fast.export.serving (and its test).
     # tensorboard-plugin-profile: TensorBoard's Profile tab, to view `--profile_steps` traces.
     # tf2onnx + onnx: the ONNX export (TensorFlow itself converts to LiteRT). The tests run the
     # exports in independent runtimes: onnxruntime and ai-edge-litert (TF's own tf.lite

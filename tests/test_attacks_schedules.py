@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import attacks
-from tfgan_fast import losses
-from tfgan_fast import schedules
+from tfgan_fast.algorithms import real_inputs as attacks
+from tfgan_fast.algorithms import losses
+from tfgan_fast.algorithms import schedules
 
 
 class FreeAdversarialUpdateTest(tf.test.TestCase):

@@ -6,11 +6,11 @@ import tensorflow as tf
 
 from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import attacks
-from tfgan_fast import losses
+from tfgan_fast.algorithms import real_inputs as attacks
+from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import RobGAN, StandardGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 
 B, C = 8, 3
 

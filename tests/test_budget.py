@@ -1,4 +1,4 @@
-"""Budget-aware training (`tfgan_fast.budget`): durations, the rescaled bindings by hand, the
+"""Budget-aware training (`tfgan_fast.run.budget`): durations, the rescaled bindings by hand, the
 schedule ending at the last iteration, the recorded length kept on resume, and
 `python -m tfgan_fast.train --budget` end to end on a tiny config."""
 
@@ -11,9 +11,9 @@ import unittest.mock
 import pytest
 import tensorflow as tf
 
-from tfgan_fast import budget
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import budget
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_SNGAN = os.path.join(ROOT, "tests", "gin", "race_tiny_sngan.gin")
@@ -50,18 +50,18 @@ class LengthTest(tf.test.TestCase):
         configured, bindings = budget.length_bindings(250)
         self.assertEqual(configured, 100000)
         expected = {
-            "tfgan_fast.experiment.run.train_steps = 250",
-            "tfgan_fast.experiment.run.checkpoint_every = 12",   # 12.5, rounded to even
-            "tfgan_fast.experiment.run.eval_every = 1",          # 0.025, at least 1
-            "tfgan_fast.experiment.run.summary_every = 0",
-            "tfgan_fast.schedules.LinearDecay.total_steps = 250",
-            "g/tfgan_fast.schedules.LinearDecay.total_steps = 150",
-            "tfgan_fast.schedules.ExponentialHalving.kappa = 50.0",
+            "tfgan_fast.run.train_steps = 250",
+            "tfgan_fast.run.checkpoint_every = 12",   # 12.5, rounded to even
+            "tfgan_fast.run.eval_every = 1",          # 0.025, at least 1
+            "tfgan_fast.run.summary_every = 0",
+            "tfgan_fast.algorithms.schedules.LinearDecay.total_steps = 250",
+            "g/tfgan_fast.algorithms.schedules.LinearDecay.total_steps = 150",
+            "tfgan_fast.algorithms.schedules.ExponentialHalving.kappa = 50.0",
             "HORIZON = 225",
-            "tfgan_fast.ema.GeneratorEMA.start = 0",             # 0.25 rounds to 0
+            "tfgan_fast.algorithms.ema.GeneratorEMA.start = 0",             # 0.25 rounds to 0
         }
         self.assertEqual(set(bindings), expected)
-        self.assertEqual(bindings[-1], "tfgan_fast.experiment.run.train_steps = 250")
+        self.assertEqual(bindings[-1], "tfgan_fast.run.train_steps = 250")
 
     def test_a_macro_length_follows_the_budget(self):
         config.parse([TINY_FASTGAN], [])  # TRAIN_STEPS = 10 for run and ExponentialHalving

@@ -10,14 +10,14 @@ import tensorflow as tf
 
 from tests.test_gin_configs import ROOT, _build
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import attacks
-from tfgan_fast import latent
-from tfgan_fast import losses
-from tfgan_fast import penalties
+from tfgan_fast.algorithms import real_inputs as attacks
+from tfgan_fast.algorithms import latents as latent
+from tfgan_fast.algorithms import losses
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import (FARGAN, LOGAN, FakeAsReal, FastGAN, FreeAdversarial,
                                    GANTrainer, LatentOptimization, PGDAttack, RobGAN,
                                    StandardGAN)
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 
 B, C, Z = 8, 3, 4
 D_LR, G_LR = 0.1, 0.05

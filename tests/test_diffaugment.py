@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tests.test_compose import (B, D_LR, G_LR, _assert_nets, _batch, _copies, _fit, _latents,
                                 _sgd, _trainer)
-from tfgan_fast import diffaugment
+from tfgan_fast.algorithms import diffaugment
 from tfgan_fast.algorithms import StandardGAN
 
 SEED = tf.constant([3, 4], tf.int64)

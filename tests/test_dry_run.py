@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from tests.test_resume import CONFIGS
 from tests.test_resume import ROOT
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 
 
 def _parse(steps=6):

@@ -12,9 +12,9 @@ from tests import strategies
 from tests.test_resume import CONFIGS
 from tests.test_resume import ROOT
 from tests.test_resume import checkpoint_tensors
-from tfgan_fast import config
-from tfgan_fast import ema as ema_lib
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.algorithms import ema as ema_lib
+from tfgan_fast.run import experiment
 
 EMA = ["run.ema = @GeneratorEMA()", "GeneratorEMA.decay = 0.75", "GeneratorEMA.start = 2"]
 

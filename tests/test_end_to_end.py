@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_fast import callbacks
+from tfgan_fast.run import callbacks
 from tests import strategies
 from tests.offline import mock_tfds
-from tfgan_fast import config
+from tfgan_fast.run import config
 from tfgan_fast import data as data_lib
-from tfgan_fast import experiment
+from tfgan_fast.run import experiment
 from tfgan_fast.algorithms import FastGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 
@@ -332,7 +332,7 @@ class QuickstartTest(tf.test.TestCase):
         import contextlib  # pylint: disable=import-outside-toplevel
         import io  # pylint: disable=import-outside-toplevel
 
-        from tfgan_fast import precision  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.runtime import precision  # pylint: disable=import-outside-toplevel
         from tfgan_fast.eval import read_metrics  # pylint: disable=import-outside-toplevel
 
         model_dir = os.path.join(self.get_temp_dir(), "quickstart")

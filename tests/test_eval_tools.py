@@ -16,9 +16,9 @@ import gin
 import tensorflow as tf
 
 from tests.tiny_nets import TinyGenerator
-from tfgan_fast import config
-from tfgan_fast import experiment
-from tfgan_fast import export
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
+from tfgan_fast.export import saved_model as export
 from tfgan_fast.eval import callback as callback_lib
 from tfgan_fast.eval import classifiers
 from tfgan_fast.eval import evaluator as evaluator_lib

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfgan_fast import explorer
-from tfgan_fast import export
-from tfgan_fast import serving
+from tfgan_fast.export import explorer
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.export import serving
 from tfgan_fast.data.fashion_mnist import CLASS_NAMES
 from tfgan_fast.nets import ResNetGenerator
 
@@ -184,8 +184,8 @@ class BrowserTest(tf.test.TestCase):
     started by the tool, and the page driven in headless Chromium."""
 
     def _train(self, model_dir):
-        from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-        from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
         config.parse([os.path.join(ROOT, "gin", "quickstart.gin")], [
             "ResNetGenerator.width = 8", "ResNetDiscriminator.width = 8", "run.batch_size = 8",

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import export
-from tfgan_fast import precision
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.runtime import precision
 from tfgan_fast.nets import ResNetGenerator
 
 

@@ -13,10 +13,10 @@ import onnxruntime
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from tfgan_fast import export
-from tfgan_fast import export_formats
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.export import formats as export_formats
 from tfgan_fast import nets
-from tfgan_fast import precision
+from tfgan_fast.runtime import precision
 
 Z, C = 8, 3
 FAMILIES = {  # name: (tiny generator, num_classes)

@@ -5,9 +5,9 @@ import numpy as np
 import tensorflow as tf
 
 from tests import strategies
-from tfgan_fast import losses
+from tfgan_fast.algorithms import losses
 from tfgan_fast import nets
-from tfgan_fast import penalties
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import FARGAN
 from tfgan_fast.algorithms import batches
 from tfgan_fast.algorithms.base import FakeBatch
@@ -356,7 +356,7 @@ class GinTest(tf.test.TestCase):
 
         from tests.offline import mock_tfds  # pylint: disable=import-outside-toplevel
         from tests.test_gin_configs import ROOT, SMALL  # pylint: disable=import-outside-toplevel
-        from tfgan_fast import config, experiment  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import config, experiment  # pylint: disable=import-outside-toplevel
         config.parse([os.path.join(ROOT, "gin", name)], list(params) + SMALL)
         with mock_tfds(num_examples=8):
             return experiment.run("/tmp/unused_fargan_dir", setup_only=True)

@@ -6,12 +6,12 @@ import tensorflow as tf
 
 from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import losses
+from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import FastGAN
-from tfgan_fast.optimizers import make_optimizer
-from tfgan_fast.randomness import Salt
+from tfgan_fast.algorithms.optimizers import make_optimizer
+from tfgan_fast.runtime.randomness import Salt
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
-from tfgan_fast.schedules import ExponentialHalving
+from tfgan_fast.algorithms.schedules import ExponentialHalving
 
 B, C = 8, 3
 

@@ -15,12 +15,12 @@ import pytest
 import tensorflow as tf
 
 from tests.test_resume import ROOT, TINY_IMAGES
-from tfgan_fast import callbacks
-from tfgan_fast import config
+from tfgan_fast.run import callbacks
+from tfgan_fast.run import config
 from tfgan_fast import data as data_lib
-from tfgan_fast import errors
-from tfgan_fast import experiment
-from tfgan_fast import rundir
+from tfgan_fast.runtime import errors
+from tfgan_fast.run import experiment
+from tfgan_fast.run import rundir
 
 FASTGAN = os.path.join(ROOT, "gin", "fmnist", "fastgan.gin")
 

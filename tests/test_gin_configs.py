@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from tests.offline import mock_tfds_all
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 from tfgan_fast.algorithms import FastGAN, GANTrainer, RobGAN, StandardGAN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

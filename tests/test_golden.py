@@ -21,8 +21,8 @@ from tests import strategies
 from tests.test_resume import CONFIGS
 from tests.test_resume import ROOT
 from tests.test_resume import checkpoint_tensors
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 
 GOLDEN = os.path.join(ROOT, "tests", "golden", "updates.npz")
 STEPS = 3

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 from tfgan_fast.data import DataError
 from tfgan_fast.data import ImageFolder
 

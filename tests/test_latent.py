@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import latent
+from tfgan_fast.algorithms import latents as latent
 
 
 class StepTest(tf.test.TestCase):

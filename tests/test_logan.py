@@ -9,14 +9,14 @@ import tensorflow as tf
 from tests import strategies
 from tests.offline import mock_tfds_all
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import config
-from tfgan_fast import experiment
-from tfgan_fast import export
-from tfgan_fast import latent
-from tfgan_fast import losses
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.algorithms import latents as latent
+from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import LOGAN
 from tfgan_fast.eval import evaluator as evaluator_lib
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime.randomness import Salt
 from tfgan_fast.nets import (BigGANDeepDiscriminator, BigGANDeepGenerator, ResNetDiscriminator,
                              ResNetGenerator, SNGANCNNDiscriminator, SNGANCNNGenerator)
 

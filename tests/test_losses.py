@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import losses
+from tfgan_fast.algorithms import losses
 
 LOGITS = tf.constant([-5.0, 1.4, 12.5, 2.7])
 

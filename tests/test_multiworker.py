@@ -32,9 +32,9 @@ import tensorflow as tf
 
 from tests import strategies
 from tests.test_resume import checkpoint_tensors
-from tfgan_fast import config
-from tfgan_fast import distribute
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.runtime import distribute
+from tfgan_fast.run import experiment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 20

@@ -43,7 +43,7 @@ class WheelTest(tf.test.TestCase):
         os.makedirs(elsewhere)
         probe = (
             "import tfgan_fast, gin\n"
-            "from tfgan_fast import config, gin_files\n"
+            "from tfgan_fast.run import config, gin_files\n"
             "print(tfgan_fast.__file__)\n"
             "print(gin_files.GIN_DIR)\n"
             "config.parse([gin_files.resolve_gin_file('gin/fastgan_cifar.gin')])\n"

@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from tests import strategies
 from tests.tiny_nets import TinyDiscriminator, TinyGenerator
-from tfgan_fast import experiment
-from tfgan_fast import precision
+from tfgan_fast.run import experiment
+from tfgan_fast.runtime import precision
 from tfgan_fast.algorithms import FARGAN, LOGAN, R3GAN, FastGAN, RobGAN, StandardGAN
 from tfgan_fast.data.synthetic import SyntheticImages
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator

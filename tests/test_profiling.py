@@ -7,9 +7,9 @@ import sys
 import pytest
 import tensorflow as tf
 
-from tfgan_fast import config
-from tfgan_fast import experiment
-from tfgan_fast import profiling
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
+from tfgan_fast.perf import profiling
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -9,8 +9,8 @@ import tensorflow as tf
 from tests.test_compose import (B, D_LR, G_LR, _assert_nets, _batch, _copies, _fit, _latents,
                                 _nets, _sgd, _trainer)
 from tests.test_gin_configs import ROOT, _build
-from tfgan_fast import losses
-from tfgan_fast import penalties
+from tfgan_fast.algorithms import losses
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import FARGAN, R3GAN, FakeAsReal, GANTrainer, PGDAttack
 
 GAMMA = 0.3

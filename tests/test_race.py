@@ -14,8 +14,8 @@ import time
 import pytest
 import tensorflow as tf
 
-from tfgan_fast import budget
-from tfgan_fast import race
+from tfgan_fast.run import budget
+from tfgan_fast.perf import race
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {name: os.path.join(ROOT, "tests", "gin", f"race_tiny_{name}.gin")
@@ -427,8 +427,8 @@ def _hparams_of(path):
 class SeedTest(tf.test.TestCase):
 
     def test_the_run_seed_changes_the_initialisation_and_the_data_order(self):
-        from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-        from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
         built = []
         for seed in (0, 1, 0):
             config.parse([TINY["fastgan"]], ["run.evaluator = None", f"run.seed = {seed}"])

@@ -16,9 +16,9 @@ import pytest
 import tensorflow as tf
 
 from tests import strategies
-from tfgan_fast import config
-from tfgan_fast import errors
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.runtime import errors
+from tfgan_fast.run import experiment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = 5

@@ -9,9 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from tests.tiny_nets import TinyGenerator
-from tfgan_fast import callbacks
-from tfgan_fast import export
-from tfgan_fast import textstrip
+from tfgan_fast.run import callbacks
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.runtime import textstrip
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

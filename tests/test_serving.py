@@ -11,8 +11,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import export
-from tfgan_fast import serving
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.export import serving
 from tfgan_fast.nets import ResNetGenerator
 
 

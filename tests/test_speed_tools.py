@@ -3,8 +3,8 @@
 import keras
 import tensorflow as tf
 
-from tfgan_fast import flops
-from tfgan_fast import hardware
+from tfgan_fast.perf import flops
+from tfgan_fast.runtime import hardware
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
 from tfgan_fast.nets.sngan_cnn import SNGANCNNDiscriminator, SNGANCNNGenerator
 

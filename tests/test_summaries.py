@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-from tfgan_fast import callbacks
-from tfgan_fast import textstrip
+from tfgan_fast.run import callbacks
+from tfgan_fast.runtime import textstrip
 from tfgan_fast.data import fashion_mnist
 
 
@@ -177,7 +177,7 @@ class StartupCallbackTest(tf.test.TestCase):
         t0 = time.time()
         out = subprocess.run(
             [sys.executable, "-c", "import time; time.sleep(1.5); "
-             "from tfgan_fast import callbacks; print(callbacks.process_age())"],
+             "from tfgan_fast.run import callbacks; print(callbacks.process_age())"],
             capture_output=True, text=True, check=True, cwd=root,
             env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="3"))
         wall = time.time() - t0

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tfgan_fast import supervisor
+from tfgan_fast.run import supervisor
 
 STOPS = ("import signal, sys, time\n"
          "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(128 + s))\n"
@@ -79,7 +79,7 @@ def test_a_second_ctrl_c_allows_three_seconds():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
 def test_the_child_dies_with_a_killed_supervisor():
-    program = ("import sys; from tfgan_fast import supervisor\n"
+    program = ("import sys; from tfgan_fast.run import supervisor\n"
                "supervisor.run_supervised([sys.executable, '-c', "
                "'import os, time; print(os.getpid(), flush=True); time.sleep(60)'])\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

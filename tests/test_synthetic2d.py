@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from tests import strategies
 from tests import test_resume
-from tfgan_fast import config
-from tfgan_fast import experiment
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 from tfgan_fast.data import synthetic2d
 from tfgan_fast.eval import synthetic
 

@@ -3,8 +3,8 @@ r"""Train a GAN: `python -m tfgan_fast.train --gin_file=gin/quickstart.gin --mod
 `--gin_file` repeats (later files override earlier ones), `--gin_param` adds bindings
 (`--gin_param='run.train_steps=100'`). Rerunning the same command resumes from `DIR`.
 Ctrl-C or SIGTERM stops after the current iteration with a checkpoint, or at once when the run
-is blocked inside TensorFlow (`--stop_grace_seconds`, see `tfgan_fast.supervisor`). Errors raised
-on purpose (bad config, missing data, NaN, a locked directory, a failed checkpoint write, an
+is blocked inside TensorFlow (`--stop_grace_seconds`, see `tfgan_fast.run.supervisor`). Errors
+raised on purpose (bad config, missing data, NaN, a locked directory, a failed checkpoint write, an
 incompatible checkpoint) print one line and exit with status 1;
 `--traceback` shows the full trace. TensorFlow's C++ and INFO logs are off unless
 `TF_CPP_MIN_LOG_LEVEL` is set or absl's `--verbosity` (e.g. `-v 0`) is given.
@@ -17,10 +17,10 @@ import sys
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import gin_files as gin_files_lib
-from tfgan_fast import quiet
-from tfgan_fast import supervisor
+from tfgan_fast.run import cli
+from tfgan_fast.run import gin_files as gin_files_lib
+from tfgan_fast.run import supervisor
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s); repeat to combine.")
@@ -56,7 +56,7 @@ def main(argv):
         raise app.UsageError("--gin_file is required (e.g. --gin_file=gin/quickstart.gin)")
     gin_params = list(FLAGS.gin_param)
     if FLAGS.budget is not None:
-        from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.run import budget  # pylint: disable=import-outside-toplevel
         try:
             gin_params.append(f"run.budget_seconds = {budget.parse_duration(FLAGS.budget)!r}")
         except budget.BudgetError as e:
@@ -70,8 +70,8 @@ def main(argv):
                                  f"{os.path.join(gin_files_lib.GIN_DIR, path)})")
     # Imported after the flags are checked so that `--help` and flag errors are instant.
     quiet.quiet_tensorflow()  # before anything imports TensorFlow
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
     config.parse(gin_files, gin_params)
@@ -89,7 +89,7 @@ def entry_point():
     if not supervisor.supervised():
         # The training runs in a child process that this one watches: a signal reaches it as
         # always (stop after the iteration, with a checkpoint), and a child blocked inside
-        # TensorFlow is ended after --stop_grace_seconds (see tfgan_fast.supervisor).
+        # TensorFlow is ended after --stop_grace_seconds (see tfgan_fast.run.supervisor).
         try:
             FLAGS(sys.argv, known_only=True)
             grace = FLAGS.stop_grace_seconds

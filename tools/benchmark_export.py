@@ -16,8 +16,8 @@ import time
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("export", None, "DIR/export (its newest version) or DIR/export/<version>.")
@@ -40,7 +40,8 @@ def _runners(path, num_classes, threads):
     """`{name: (path on disk, fn(z, labels) -> images)}` for the formats present."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import export_formats  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from tfgan_fast.export import formats as export_formats
 
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -83,8 +84,8 @@ def _runners(path, num_classes, threads):
 def main(argv):
     quiet.quiet_tensorflow()
     del argv
-    from tfgan_fast import export  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import serving  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import saved_model as export  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import serving  # pylint: disable=import-outside-toplevel
 
     import numpy as np  # pylint: disable=import-outside-toplevel
 

@@ -13,8 +13,8 @@ import time
 
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("batch_size", 64, "Images per step.")

@@ -12,16 +12,16 @@ r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
       --mixed_precision=none,mixed_bfloat16
 
 Every table comes with the host's CPU model, cores, clock and vector flags (avx2, fma, avx512f,
-avx512_bf16, amx_tile, amx_bf16; `tfgan_fast.hardware`): figures from different hosts do not
+avx512_bf16, amx_tile, amx_bf16; `tfgan_fast.runtime.hardware`): figures from different hosts do not
 compare.
 
 `--flops` counts the floating-point operations of one training iteration of each CIFAR method
 (`--methods`, default all five) with TensorFlow's cost analysis of the traced `train_step`
-(`tfgan_fast.flops`), and G's and D's forward pass per example both from TensorFlow and by hand
+(`tfgan_fast.perf.flops`), and G's and D's forward pass per example both from TensorFlow and by hand
 from the layers; with `--iterations` > 0 it also times each method (as `--methods` does) and
 prints the achieved FLOP/s against the CPU's peak (`--fma_units`, `--clock_ghz`) and the time the
-same FLOPs take at an A100's and an H100's published bfloat16 peak (`tfgan_fast.hardware.GPUS`,
-which `tools/scaling_estimate.py` uses too).
+same FLOPs take at an A100's and an H100's published bfloat16 peak
+(`tfgan_fast.runtime.hardware.GPUS`, which `tools/scaling_estimate.py` uses too).
 
 `--graph_diff` compares the trainer's training function with the minimal hand-written iteration
 (`--reference`) op by op, after TensorFlow's graph optimisations (Grappler, the oneDNN
@@ -57,8 +57,8 @@ import time
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model to benchmark; with "
@@ -152,8 +152,9 @@ def _reference_iteration(trainer, batches, xla):
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import losses  # pylint: disable=import-outside-toplevel
-    from tfgan_fast.algorithms import batches as batches_lib  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import losses  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from tfgan_fast.algorithms import batches as batches_lib
     from tfgan_fast.algorithms import real_inputs  # pylint: disable=import-outside-toplevel
 
     if (trainer.penalty is not None or trainer.augment is not None or trainer.pairwise
@@ -372,8 +373,8 @@ def _build(policy, xla, gin_files=None, extra_params=()):
     import gin  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     gin_files = list(FLAGS.gin_file if gin_files is None else gin_files)
     params = list(extra_params) + list(FLAGS.gin_param)
@@ -440,7 +441,7 @@ def _is_vector_config():
     """Whether the configured data set is a 2-D point cloud (data/synthetic2d.py)."""
     import gin  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
     from tfgan_fast.data import synthetic2d  # pylint: disable=import-outside-toplevel
 
     config.parse(list(FLAGS.gin_file), list(FLAGS.gin_param))
@@ -458,8 +459,8 @@ def _vector_benchmark():
     import gin  # pylint: disable=import-outside-toplevel
     import keras  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     rows = []
     exp = first = None
@@ -480,7 +481,7 @@ def _vector_benchmark():
             first = first or exp
             trainer = exp.trainer
             trainer.steps_per_execution, trainer.train_function = k, None
-            per_replica = exp.per_replica_batch * trainer.real_batches_per_iteration
+            per_replica = exp.local_batch
             dataset = exp.strategy.distribute_datasets_from_function(
                 lambda ctx, n=per_replica: exp.data.make(n, seed=0, input_context=ctx))
             warm = -(-FLAGS.warmup // k) * k
@@ -509,7 +510,7 @@ def _vector_benchmark():
     base = next((sec for name, sec in rows if "yardstick" in name), None)
     print()
     print(f"config: {' + '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}")
-    print(f"global batch {exp.per_replica_batch * exp.strategy.num_replicas_in_sync}, "
+    print(f"global batch {exp.global_batch}, "
           f"{FLAGS.iterations} timed iterations after {FLAGS.warmup} warm-up; one iteration = "
           "n_disc D steps + 1 G step")
     print(f"{'variant':<66}{'ms/iter':>9}{'it/s':>8}{'vs yardstick':>14}")
@@ -562,8 +563,8 @@ def _eval_cost():
     import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     n, batch = FLAGS.eval_cost, 100
     params = list(FLAGS.gin_param) + ["run.evaluator = None"] + _data_params()
@@ -590,7 +591,7 @@ def _eval_cost():
 
 def _print_host():
     """The host line every table starts with."""
-    from tfgan_fast import hardware  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.runtime import hardware  # pylint: disable=import-outside-toplevel
 
     print(hardware.describe(hardware.read_cpuinfo()))
 
@@ -600,11 +601,11 @@ def _iteration_flops(exp):
     example, hand executed, hand nominal)})` of a built experiment."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import flops  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.perf import flops  # pylint: disable=import-outside-toplevel
 
     trainer = exp.trainer
     shape = tuple(exp.data.image_shape)
-    n = exp.per_replica_batch * trainer.real_batches_per_iteration
+    n = exp.local_batch
     with exp.strategy.scope():
         counts = flops.function_flops(trainer.train_step, (tf.TensorSpec([n, *shape]),
                                                            tf.TensorSpec([n], tf.int32)))
@@ -623,7 +624,7 @@ def _iteration_flops(exp):
 
 def _flops_table():
     """FLOPs per iteration of each method; with --iterations > 0 its speed against the peaks."""
-    from tfgan_fast import hardware  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.runtime import hardware  # pylint: disable=import-outside-toplevel
 
     methods = FLAGS.methods or list(METHOD_GIN)
     unknown = [m for m in methods if m not in METHOD_GIN]
@@ -734,7 +735,7 @@ def _traced_op_times(fn):
     """`profiling.op_times` of a profiler trace of `fn()`."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import profiling  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.perf import profiling  # pylint: disable=import-outside-toplevel
 
     with tempfile.TemporaryDirectory() as log_dir:
         tf.profiler.experimental.start(log_dir)

@@ -19,8 +19,8 @@ import time
 
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "cifar10, cifar100, fashion_mnist or quickstart.")

@@ -22,8 +22,8 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
@@ -69,10 +69,10 @@ flags.DEFINE_integer("latent_steps", 0, "With --model_dir of a LOGAN run: latent
 def _load_run():
     """Trainer-based generator: `(sample_fn, z_dim, C, latent_sampler, info, data)`."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
     # Registers Evaluator & co. with gin before the run's config (which may bind them) is parsed.
     from tfgan_fast import eval as eval_lib  # noqa: F401  pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     config_path = os.path.join(FLAGS.model_dir, "operative_config.gin")
     if not os.path.isfile(config_path):
@@ -104,8 +104,8 @@ def _load_run():
 
 def _load_saved_model():
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import export  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import latent  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import saved_model as export  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.algorithms import latents  # pylint: disable=import-outside-toplevel
 
     path = export.resolve_saved_model(FLAGS.saved_model)
     serve = tf.saved_model.load(path).signatures["serving_default"]
@@ -120,7 +120,7 @@ def _load_saved_model():
             return serve(z=z)["images"]
         return serve(z=z, labels=labels)["images"]
 
-    sampler = latent.uniform_latents if FLAGS.latent == "uniform" else latent.normal_latents
+    sampler = latents.uniform_latents if FLAGS.latent == "uniform" else latents.normal_latents
     return sample_fn, z_dim, FLAGS.num_classes, sampler, {
         "saved_model": os.path.abspath(path)}, None, None
 

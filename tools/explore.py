@@ -11,8 +11,8 @@ the grid as a PNG download. docs/export.md shows it.
 
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("export", None, "An export directory: DIR/export (its newest version) or "
@@ -25,7 +25,7 @@ flags.mark_flags_as_required(["export"])
 def main(argv):
     quiet.quiet_tensorflow()
     del argv
-    from tfgan_fast import explorer  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import explorer  # pylint: disable=import-outside-toplevel
 
     generator = explorer.Explorer(FLAGS.export)
     server = explorer.make_server(generator, FLAGS.host, FLAGS.port)

@@ -18,8 +18,8 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "A training run's directory.")
@@ -38,9 +38,10 @@ def main(argv):
     if not os.path.isfile(os.path.join(FLAGS.model_dir, "operative_config.gin")):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir}: no operative_config.gin there; "
                              "is it a tfgan_fast training directory?")
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import export  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import export_formats  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import saved_model as export  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from tfgan_fast.export import formats as export_formats
 
     try:
         formats = export_formats.normalise_formats(",".join(FLAGS.format))

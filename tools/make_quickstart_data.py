@@ -12,7 +12,7 @@ import os
 
 from absl import flags
 
-from tfgan_fast import cli
+from tfgan_fast.run import cli
 import numpy as np
 
 from tfgan_fast.data import fashion_mnist

@@ -18,7 +18,7 @@ here, so nothing else in tfgan_fast depends on it.
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
+from tfgan_fast.run import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("metric", "fid", ["fid", "is_mean", "kid"], "Metric on the y-axis.")

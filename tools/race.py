@@ -36,7 +36,7 @@ its gin files and `--iterations` instead of a budget:
       --config=a0=gin/fmnist/fastgan_short.gin+FastGANLoss.alpha_gc=0.0 \
       --config=a1=gin/fmnist/fastgan_short.gin+FastGANLoss.alpha_gc=1.0
 
-Each run's length is chosen as `--budget` chooses it (`tfgan_fast.budget`): the config's
+Each run's length is chosen as `--budget` chooses it (`tfgan_fast.run.budget`): the config's
 `run.train_steps`, intervals and schedule horizons are rescaled to the iterations it gets.
 """
 
@@ -45,7 +45,7 @@ import sys
 
 from absl import flags
 
-from tfgan_fast import cli
+from tfgan_fast.run import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("race_dir", None, "Directory of the race (one subdirectory per config).")
@@ -144,7 +144,7 @@ def main(argv):
         _fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
     # Imported after the flags are checked, so bad arguments fail in well under a second.
-    from tfgan_fast import race  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.perf import race  # pylint: disable=import-outside-toplevel
 
     try:
         configs = [race.parse_config(spec, FLAGS.gin_param) for spec in FLAGS.config]
@@ -161,7 +161,7 @@ def main(argv):
     except race.RaceError as e:
         _fail(str(e))
     names = [c.name for c in configs]
-    from tfgan_fast import quiet  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.runtime import quiet  # pylint: disable=import-outside-toplevel
     quiet.quiet_tensorflow()  # the timing imports TensorFlow
     if not FLAGS.report_only:
         _run(race, state, names)

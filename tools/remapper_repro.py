@@ -34,7 +34,7 @@ import time
 from absl import app
 from absl import flags
 
-from tfgan_fast import quiet
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("nets", [], "Check one D update of these discriminators (all: every one); "

@@ -16,7 +16,7 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
+from tfgan_fast.run import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("run", [], "TITLE=PATH of an export or a run directory; repeat.")
@@ -52,10 +52,10 @@ def main(argv):
     import numpy as np  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from tfgan_fast import callbacks  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import export  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import quiet  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import textstrip  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import callbacks  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.export import saved_model as export  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.runtime import quiet  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.runtime import textstrip  # pylint: disable=import-outside-toplevel
     quiet.quiet_tensorflow()
 
     grids, titles, names, latents = [], [], None, None

@@ -29,9 +29,9 @@ import tempfile
 
 from absl import flags
 
-from tfgan_fast import cli
-from tfgan_fast import hardware
-from tfgan_fast import quiet
+from tfgan_fast.run import cli
+from tfgan_fast.runtime import hardware
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config file(s) of the model.")
@@ -50,7 +50,7 @@ GPUS_PER_NODE = 8
 
 def forward_flops(fn, *specs):
     """Floating-point operations of one call of `fn` on inputs of `specs` (graph profiler)."""
-    from tfgan_fast import flops  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.perf import flops  # pylint: disable=import-outside-toplevel
     return sum(flops.function_flops(fn, *specs).values())
 
 
@@ -76,8 +76,8 @@ def main(argv):
     del argv
     quiet.quiet_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     shape = tuple(int(s) for s in FLAGS.image_shape)
     bindings = ["run.data = @DataSpec()", f"DataSpec.num_classes = {FLAGS.num_classes}",
@@ -89,7 +89,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as model_dir:
         exp = experiment.build(os.path.join(model_dir, "run"))
     trainer = exp.trainer
-    batch = exp.per_replica_batch * exp.strategy.num_replicas_in_sync
+    batch = exp.global_batch
     g, d = trainer.generator, trainer.discriminator
     params_g, params_d = trainer.parameter_counts()
     labels = tf.TensorSpec([1], tf.int32) if trainer.num_classes else None

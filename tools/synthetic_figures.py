@@ -24,7 +24,7 @@ import os
 from absl import app
 from absl import flags
 
-from tfgan_fast import cli
+from tfgan_fast.run import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("run", [], "NAME=RUN_DIR, one per row (in this order).")

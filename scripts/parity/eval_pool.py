@@ -10,8 +10,8 @@ each label the evaluator asks for is served from the pool without reuse, so it n
 import json, sys
 import numpy as np
 import tensorflow as tf
-from tfgan_fast import quiet
 from tfgan_fast.eval import classifiers, evaluator as evaluator_lib, stats
+from tfgan_fast.runtime import quiet
 
 quiet.quiet_tensorflow()
 pool = np.load(sys.argv[1]); out = sys.argv[2]

@@ -13,35 +13,50 @@ compositions):
                  one D optimiser step; the real transform consumes the input gradient
     G step:  z, y  --latent transform-->  z'  --G-->  D  -->  L_G (+ R_z), one G optimiser step
 
-Randomness has one owner (`tfgan_fast.randomness`): every random tensor is drawn statelessly from
-`(seed, iteration, D sub-step, salt)` for the global batch and sliced per replica, and the
-sub-step reaches each part explicitly (a `StepRandom`).
+Randomness has one owner (`tfgan_fast.runtime.randomness`): every random tensor is drawn
+statelessly from `(seed, iteration, D sub-step, salt)` for the global batch and sliced per
+replica, and the sub-step reaches each part explicitly (a `StepRandom`).
 """
 
 import collections
 import contextlib
 
-import keras
 import tensorflow as tf
 
-from tfgan_fast import distribute
-from tfgan_fast import losses as losses_lib
-from tfgan_fast import precision
-from tfgan_fast import randomness
 from tfgan_fast.algorithms import batches as batches_lib
+from tfgan_fast.algorithms import keras_workarounds
+from tfgan_fast.algorithms import losses as losses_lib
 from tfgan_fast.algorithms import real_inputs
-from tfgan_fast.latent import normal_latents
-from tfgan_fast.randomness import Salt
+from tfgan_fast.algorithms.latents import normal_latents
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime import randomness
+from tfgan_fast.runtime.randomness import Salt
 
 # What a D step draws once and replays on (see `GANTrainer.discriminator_step`).
 FakeBatch = collections.namedtuple(
     "FakeBatch", ["fakes", "labels", "latent_penalty", "far", "far_labels", "logs"])
 
+# TensorBoard's descriptions of the step's own logs; each part declares its own (`SCALARS` of
+# losses, penalties, real_inputs, latents, batches; `scalar_descriptions` collects them).
+SCALARS = {
+    "d_loss": "D's loss: the real part plus the fake part (plus its penalty), minimised by D.",
+    "d_loss_real": "D's loss on the real images (perturbed ones for FastGAN / RobGAN).",
+    "d_loss_fake": "D's loss on the generated images.",
+    "d_real_acc": "Share of reals D scores as real (logit > 0).",
+    "d_fake_acc": "Share of fakes D scores as fake (logit < 0).",
+    "d_real_logit": "Mean adversarial logit of D on the positives (reals and fakes as real).",
+    "d_fake_logit": "Mean adversarial logit of D on the fakes.",
+    "g_loss": "G's loss, minimised by G.",
+    "lr_d": "D's learning rate.",
+    "lr_g": "G's learning rate.",
+}
+
 REPLAY_UPDATES = ("joint", "separate")
 UPDATE_ORDERS = ("alternating", "simultaneous")
 
 
-class GANTrainer(keras.Model):
+class GANTrainer(keras_workarounds.FitModel):
     """Class-conditional (or unconditional, `num_classes=0`) GAN trainer, built from parts.
 
     Args:
@@ -67,15 +82,18 @@ class GANTrainer(keras.Model):
             `"separate"`: FastGAN paper Alg. 1 read literally, a step on `L_D^r` (whose backward
             pass also gives the input gradient), then `L_D^f`'s gradient at the updated weights
             and a second step.
-        augment: None or `@DiffAugment()` (`tfgan_fast.diffaugment`, Zhao et al. 2020): every
-            image D sees in the D and G updates, real and fake, is transformed first (FastGAN's
-            perturbation is added to the raw reals, then augmented; a penalty's gradient is
-            taken at the augmented points; PGD's attack, fake-as-real scoring and LOGAN's
-            latent step see the images unaugmented).
+        augment: None or `@DiffAugment()` (`tfgan_fast.algorithms.diffaugment`, Zhao et al.
+            2020): every image D sees in the D and G updates, real and fake, is transformed
+            first (FastGAN's perturbation is added to the raw reals, then augmented; a penalty's
+            gradient is taken at the augmented points; PGD's attack, fake-as-real scoring and
+            LOGAN's latent step see the images unaugmented).
         update_order: `"alternating"` (default): D steps, then a G step on fresh latents, as
             DeepMind's later LOGAN code and every other method here; `"simultaneous"`: LOGAN
             paper Alg. 1 read literally, `L_D` and `L_G` from ONE batch of (optimized) latents
             per iteration and both networks updated from the same forward pass.
+        ema: None, or a `tfgan_fast.algorithms.ema.GeneratorEMA` (`run.ema`) that each
+            iteration updates, attached to G and its average before the first `fit`; it is
+            checkpointed with the trainer.
 
     A combination that cannot work raises ValueError here, naming the parts (e.g. a free
     adversarial perturbation with a gradient penalty, whose own pass hides the input gradient).
@@ -84,7 +102,7 @@ class GANTrainer(keras.Model):
     def __init__(self, generator, discriminator, z_dim, num_classes, n_disc=1, seed=0,
                  latent_sampler=normal_latents, loss=None, real_transform=None, d_replays=1,
                  latent_transform=None, batch=None, penalty=None, replay_update="joint",
-                 update_order="alternating", augment=None, **kwargs):
+                 update_order="alternating", augment=None, ema=None, **kwargs):
         super().__init__(**kwargs)
         if n_disc < 1:
             raise ValueError(f"n_disc must be >= 1, got {n_disc}")
@@ -123,8 +141,7 @@ class GANTrainer(keras.Model):
             aggregation="only_first_replica")
         self.g_optimizer = None
         self.d_optimizer = None
-        # An exponential moving average of G (`tfgan_fast.ema.GeneratorEMA`), or None.
-        self.ema = None
+        self.ema = ema
         # Dynamic loss scales of D's and G's updates (`precision.DynamicLossScale`), made by
         # `build_all` when the networks compute in float16; None otherwise.
         self.d_loss_scale = self.g_loss_scale = None
@@ -220,20 +237,6 @@ class GANTrainer(keras.Model):
             self.g_loss_scale = precision.DynamicLossScale(name="g")
         self.build_state(per_replica_batch_size, tuple(image_shape))
         self.built = True
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Keras' build at the start of `fit`, minus its peek at the data once `build_all` ran.
-
-        Under a strategy Keras takes a batch and all-reduces it across replicas only to build
-        what `build_all` has built already; under MultiWorkerMirroredStrategy that all-reduce
-        of a one-replica `PerReplica` fails ("Attempt to convert a value (PerReplica...) to a
-        Tensor").
-        """
-        if not self.built:
-            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-            return
-        with self.distribute_strategy.scope():
-            self._symbolic_build(iterator=None, data_batch=None)
 
     def build_state(self, per_replica_batch_size, image_shape):
         """Creates the parts' state variables (FastGAN's perturbation)."""
@@ -370,47 +373,6 @@ class GANTrainer(keras.Model):
             return input_gradient
         return tf.where(skipped, tf.zeros_like(input_gradient), input_gradient)
 
-    def make_train_function(self, force=False):
-        """Keras' train function; with `steps_per_execution = K > 1` (or several workers), ours:
-        K iterations per call.
-
-        Keras 3 runs K > 1 as a `tf.while_loop` over `iterator.get_next_as_optional()` inside
-        `tf.cond`s, which fails under MirroredStrategy ("You must feed a value for placeholder
-        tensor", keras-team/keras#19246) and loses the data's static batch size. Our data sets
-        repeat forever and `fit` asks for a multiple of K iterations (`experiment.run` lowers K
-        to divide the run), so a plain `tf.range` loop of `strategy.run` on `next(iterator)`
-        suffices, as in TF-Keras. It returns the last iteration's logs (means over replicas).
-        """
-        k = self.steps_per_execution  # set by Keras' compile, and by experiment.run
-        strategy = self.distribute_strategy
-        # Under MultiWorkerMirroredStrategy Keras' own K = 1 function concatenates the
-        # replicas' logs across workers, which fails on scalar logs: ours means them.
-        multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        if self.run_eagerly or (k == 1 and not multi_worker):
-            return super().make_train_function(force)
-        if self.train_function is not None and not force:
-            return self.train_function
-
-        def one_step(data):
-            outputs = strategy.run(self.train_step, args=(data,))
-            if strategy.num_replicas_in_sync == 1:
-                return outputs
-            return tf.nest.map_structure(
-                lambda v: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None), outputs)
-
-        if self.jit_compile:
-            one_step = tf.function(one_step, jit_compile=True)
-
-        @tf.function(reduce_retracing=True)
-        def multi_step(iterator):
-            outputs = one_step(next(iterator))
-            for _ in tf.range(k - 1):
-                outputs = one_step(next(iterator))
-            return outputs
-
-        self.train_function = multi_step
-        return multi_step
-
     # --- the D step ---------------------------------------------------------------------------
 
     def make_fake_batch(self, local_batch, rng):
@@ -460,10 +422,9 @@ class GANTrainer(keras.Model):
                              input_gradient=False):
         """One D optimiser step on `L_D^r(positives) + L_D^f(fakes) (+ R_z) (+ penalty)`.
 
-        Without a penalty D sees positives and fakes in ONE call: our discriminators have no
-        batch coupling (no batch norm), so this equals two calls, is faster, and advances
-        spectral norm's power iteration once per update. A penalty takes D's outputs on the
-        positives from its own input-gradient pass, and D sees the fakes in a second call.
+        Without a penalty D sees positives and fakes in ONE call (`discriminate_both`). A penalty
+        takes D's outputs on the positives from its own input-gradient pass, and D sees the
+        fakes in a second call.
 
         Args:
             real_inputs: `[N1, ...]` real images as D should see them (perturbed or not).
@@ -489,14 +450,8 @@ class GANTrainer(keras.Model):
             positives, positive_labels, fakes = self._positives(real_inputs, real_labels, fb,
                                                                 rng)
             if self.penalty is None:
-                labels = None
-                if positive_labels is not None and fb.labels is not None:
-                    labels = tf.concat([positive_labels, fb.labels], axis=0)
-                outputs = self.discriminator(tf.concat([positives, fakes], axis=0), labels,
-                                             training=True)
-                p = positives.shape[0]
-                pos_out = {k: v[:p] for k, v in outputs.items()}
-                fake_out = {k: v[p:] for k, v in outputs.items()}
+                pos_out, fake_out = self.discriminate_both(positives, positive_labels, fakes,
+                                                           fb.labels)
                 grad_penalty = None
             else:
                 grad_penalty, pos_out, fake_out = self._penalty(positives, positive_labels,
@@ -522,6 +477,22 @@ class GANTrainer(keras.Model):
         logs.update(fb.logs)
         # L_D^f does not depend on the reals, so this is dL_D^r / d real_inputs.
         return logs, self._unless_skipped(skipped, grads[-1] if input_gradient else None)
+
+    def discriminate_both(self, first, first_labels, second, second_labels):
+        """D's outputs on two batches from ONE call on their concatenation: `(outputs on
+        first, outputs on second)`, dicts of `[len(first), ...]` and `[len(second), ...]`.
+
+        Our discriminators have no batch coupling (no batch norm), so one call equals two, is
+        faster, and advances spectral norm's power iteration once per update. Labels are passed
+        when both batches have them (conditional D), else None.
+        """
+        labels = None
+        if first_labels is not None and second_labels is not None:
+            labels = tf.concat([tf.cast(first_labels, tf.int32),
+                                tf.cast(second_labels, tf.int32)], axis=0)
+        outputs = self.discriminator(tf.concat([first, second], axis=0), labels, training=True)
+        n = first.shape[0]
+        return ({k: v[:n] for k, v in outputs.items()}, {k: v[n:] for k, v in outputs.items()})
 
     def _augmented(self, positives, fakes, rng, step):
         """`(T(positives), T(fakes))` with `augment`, each batch its own draws; unchanged
@@ -607,13 +578,7 @@ class GANTrainer(keras.Model):
             fakes = self.generator(z, labels, training=True)
             fb = FakeBatch(fakes, labels, latent_penalty, None, None, {})
             positives, positive_labels, fakes = self._positives(real_images, real_labels, fb, rng)
-            both = None
-            if positive_labels is not None and labels is not None:
-                both = tf.concat([positive_labels, labels], axis=0)
-            outputs = self.discriminator(tf.concat([positives, fakes], axis=0), both,
-                                         training=True)
-            pos_out = {k: v[:batch] for k, v in outputs.items()}
-            fake_out = {k: v[batch:] for k, v in outputs.items()}
+            pos_out, fake_out = self.discriminate_both(positives, positive_labels, fakes, labels)
             real_loss, real_parts = self.loss.d_real(pos_out, positive_labels)
             fake_loss, fake_parts = self.loss.d_fake(fake_out, labels)
             g_loss, g_parts = self.loss.g(fake_out, labels)
@@ -670,13 +635,7 @@ class GANTrainer(keras.Model):
             reals = None if real_images is None else tf.cast(real_images, fakes.dtype)
             reals, fakes = self._augmented(reals, fakes, rng, "generator")
             if self.pairwise:
-                both = None
-                if real_labels is not None and labels is not None:
-                    both = tf.concat([tf.cast(real_labels, tf.int32), labels], axis=0)
-                outputs = self.discriminator(tf.concat([reals, fakes], axis=0), both,
-                                             training=True)
-                real_out = {k: v[:m] for k, v in outputs.items()}
-                fake_out = {k: v[m:] for k, v in outputs.items()}
+                real_out, fake_out = self.discriminate_both(reals, real_labels, fakes, labels)
                 per_example, parts = self.loss.g_pair(real_out, fake_out, labels)
             else:
                 outputs = self.discriminator(fakes, labels, training=True)

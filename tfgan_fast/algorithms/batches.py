@@ -13,7 +13,13 @@ all-gather of the candidates), so M and N0 must be divisible by R (checked).
 import gin
 import tensorflow as tf
 
-from tfgan_fast import distribute
+from tfgan_fast.runtime import distribute
+
+# TensorBoard's descriptions of what a fake-as-real batch adds to the trainer's logs.
+SCALARS = {
+    "d_far_logit": "FARGAN: mean logit of the fakes counted as real (the lowest scored).",
+    "d_candidate_logit": "FARGAN: mean logit of all candidate fakes scored for selection.",
+}
 
 
 def select_fake_as_real(candidates, scores, num_far):

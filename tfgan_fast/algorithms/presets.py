@@ -19,12 +19,11 @@ configuration time, naming both.
 
 import gin
 
-from tfgan_fast import latent as latent_lib
-from tfgan_fast import losses as losses_lib
-from tfgan_fast import penalties
 from tfgan_fast.algorithms import base
 from tfgan_fast.algorithms import batches
 from tfgan_fast.algorithms import latents
+from tfgan_fast.algorithms import losses as losses_lib
+from tfgan_fast.algorithms import penalties
 from tfgan_fast.algorithms import real_inputs
 
 
@@ -179,7 +178,7 @@ class LOGAN(base.GANTrainer):
 
     def __init__(self, *args, latent_step=None, latent_weight=0.1, optimized_fraction=0.8,
                  latent_steps=1, stop_gradient_d=False, stop_gradient_g=False, loss=None,
-                 latent_sampler=latent_lib.uniform_latents, d_real_loss=None, d_fake_loss=None,
+                 latent_sampler=latents.uniform_latents, d_real_loss=None, d_fake_loss=None,
                  g_loss=None, optimised_fraction=None, **kwargs):
         if optimised_fraction is not None:  # the former spelling (older gin files) wins
             optimized_fraction = optimised_fraction

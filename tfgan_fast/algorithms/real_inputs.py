@@ -8,18 +8,102 @@
 
 A transform is called once per D update (`apply`), before D's gradient tape records the update;
 with `needs_input_gradient` the update also returns `dL_D^r / d inputs` (`after_update`). The pure
-cores are in `tfgan_fast.attacks`.
+cores come first: perturbations L-infinity bounded by `eps` of images in [-1, 1], each
+returned inside the eps-ball whatever its inputs.
 """
 
 from absl import logging
 import gin
 import tensorflow as tf
 
-from tfgan_fast import attacks
-from tfgan_fast import distribute
-from tfgan_fast import randomness
-from tfgan_fast.randomness import Salt
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import precision
+from tfgan_fast.runtime import randomness
+from tfgan_fast.runtime.randomness import Salt
 
+# TensorBoard's descriptions of the transforms' logs.
+SCALARS = {
+    "delta_l2": "FastGAN: mean L2 norm of the persistent perturbation, per image.",
+    "delta_linf": "FastGAN: largest perturbation of a pixel (at most the radius).",
+    "sigma_linf": "RobGAN: largest PGD perturbation of a pixel (at most the radius).",
+}
+
+
+# --- the pure cores ---------------------------------------------------------------------------
+
+def project_linf(delta, eps):
+    """Projection onto the L-inf ball of radius `eps` (elementwise clip)."""
+    return tf.clip_by_value(delta, -eps, eps)
+
+
+def perturb(images, delta):
+    """`clip(x + delta, -1, 1)`: the adversarial input, kept a valid image."""
+    return tf.clip_by_value(images + delta, -1.0, 1.0)
+
+
+def free_adversarial_update(delta, grad, tau, eps):
+    """One free-adversarial replay update of the persistent perturbation.
+
+    Zhong et al. 2020, Alg. 1 line 10: ascent on D's loss on real data,
+    `delta <- clip(delta + tau * sign(g_x), -eps, eps)`, where `g_x = dL_D^r / dx_adv`.
+
+    Args:
+        delta: `[B, H, W, C]` current perturbation.
+        grad: `[B, H, W, C]` gradient of D's (minimised) real loss w.r.t. the perturbed input.
+        tau: step size.
+        eps: radius of the L-inf ball.
+
+    Returns:
+        The new perturbation, `[B, H, W, C]`, with `|delta| <= eps` elementwise.
+    """
+    return project_linf(delta + tau * tf.sign(grad), eps)
+
+
+def initial_delta(shape, eps, seed, dtype=tf.float32):
+    """The authors' initialisation `clip(N(0, 1), -eps, eps)`, stateless under `seed` (int32 [2])."""
+    return project_linf(tf.random.stateless_normal(shape, seed=seed, dtype=dtype), eps)
+
+
+def uniform_delta(shape, eps, seed, dtype=tf.float32):
+    """RobGAN's PGD start: `sigma ~ U(-eps, eps)`, stateless under `seed` (`[2]` int)."""
+    return tf.random.stateless_uniform(shape, seed=seed, minval=-eps, maxval=eps, dtype=dtype)
+
+
+def pgd(loss_fn, images, delta, steps, tau, eps):
+    """Projected gradient ascent on `loss_fn` in the L-inf ball (RobGAN: Zhong 2020 thesis, Alg. 1).
+
+    `steps` times: `delta <- clip(delta + tau * sign(d loss_fn(clip(x + delta)) / dx), -eps, eps)`.
+    The loop is unrolled in Python, so exactly `steps` updates run, and the returned perturbation
+    carries no gradient (the attack is not differentiated through).
+
+    Args:
+        loss_fn: `fn(images [B, H, W, C]) -> per-example loss [B]` to be INCREASED (D's loss on
+            real data). Examples must not interact (no batch norm in D), so each example's
+            gradient is that of its own loss.
+        images: `[B, H, W, C]` clean images in [-1, 1].
+        delta: `[B, H, W, C]` starting perturbation (`uniform_delta`).
+        steps: K >= 0, number of ascent steps.
+        tau: step size.
+        eps: radius of the L-inf ball.
+
+    Returns:
+        The perturbation after K steps, `[B, H, W, C]`, with `|delta| <= eps` elementwise.
+    """
+    if steps < 0:
+        raise ValueError(f"pgd: steps must be >= 0, got {steps}")
+    delta = project_linf(delta, eps)
+    for _ in range(int(steps)):
+        adv = perturb(images, delta)
+        with tf.GradientTape() as tape:
+            tape.watch(adv)
+            loss = tf.reduce_sum(loss_fn(adv))
+        # Scaled like the D update it belongs to under float16 (`precision.gradient_scale`).
+        grad = precision.scaled_gradient(tape, loss, adv)
+        delta = project_linf(delta + tau * tf.sign(grad), eps)
+    return tf.stop_gradient(delta)
+
+
+# --- the transforms ---------------------------------------------------------------------------
 
 def _radius(owner, radius, epsilon, default):
     """`radius`, or its former name `epsilon` (older gin files, which win: an older file that
@@ -93,15 +177,15 @@ class PGDAttack(RealTransform):
 
     def apply(self, trainer, images, labels, rng):
         start = distribute.replica_rows(
-            lambda shape: attacks.uniform_delta(shape, self.radius, rng.seed(Salt.ATTACK_INIT)),
+            lambda shape: uniform_delta(shape, self.radius, rng.seed(Salt.ATTACK_INIT)),
             images.shape)
 
         def real_loss(x):
             outputs = trainer.discriminator(x, labels, training=False)
             return trainer.loss.d_real(outputs, labels)[0]
 
-        sigma = attacks.pgd(real_loss, images, start, self.steps, self.tau, self.radius)
-        return attacks.perturb(images, sigma), {"sigma_linf": tf.reduce_max(tf.abs(sigma))}
+        sigma = pgd(real_loss, images, start, self.steps, self.tau, self.radius)
+        return perturb(images, sigma), {"sigma_linf": tf.reduce_max(tf.abs(sigma))}
 
 
 class FreeAdversarial(RealTransform):
@@ -148,7 +232,7 @@ class FreeAdversarial(RealTransform):
 
     def initialize(self, trainer):
         self.delta.assign(distribute.replica_rows(
-            lambda shape: attacks.initial_delta(shape, self.radius,
+            lambda shape: initial_delta(shape, self.radius,
                                                 seed=randomness.state_seed(trainer.seed)),
             self.delta.shape))
 
@@ -163,11 +247,11 @@ class FreeAdversarial(RealTransform):
         if self.delta.shape[0] != images.shape[0]:
             raise ValueError(f"FastGAN's perturbation was built for a per-replica batch of "
                              f"{self.delta.shape[0]}, got real images of shape {images.shape}")
-        return attacks.perturb(images, self.delta), {}
+        return perturb(images, self.delta), {}
 
     def after_update(self, input_gradient):
         if self.radius > 0:
-            self.delta.assign(attacks.free_adversarial_update(
+            self.delta.assign(free_adversarial_update(
                 self.delta, input_gradient, self.tau, self.radius))
 
     def step_logs(self):

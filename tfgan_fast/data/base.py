@@ -11,7 +11,7 @@ from typing import Callable
 import tensorflow as tf
 
 from tfgan_fast.data import augment as augment_lib
-from tfgan_fast.errors import RunError
+from tfgan_fast.runtime.errors import RunError
 
 
 class DataError(RunError, RuntimeError):

@@ -13,7 +13,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.latent import normal_latents
+from tfgan_fast.algorithms.latents import normal_latents
 from tfgan_fast.data import stream
 from tfgan_fast.eval import small_classifier
 

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.errors import RunError
+from tfgan_fast.runtime.errors import RunError
 
 INCEPTION_URL = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
 INCEPTION_IDENTITY = "tfhub:tensorflow/tfgan/eval/inception/1"

@@ -15,7 +15,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.latent import normal_latents
+from tfgan_fast.algorithms.latents import normal_latents
 from tfgan_fast.eval import classifiers as classifiers_lib
 from tfgan_fast.eval import features as features_lib
 from tfgan_fast.eval import manifold as manifold_lib

@@ -14,9 +14,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.latent import normal_latents
-from tfgan_fast.randomness import EVAL_LABELS as _SALT_LABELS
-from tfgan_fast.randomness import EVAL_LATENTS as _SALT_LATENTS
+from tfgan_fast.algorithms.latents import normal_latents
+from tfgan_fast.runtime.randomness import EVAL_LABELS as _SALT_LABELS
+from tfgan_fast.runtime.randomness import EVAL_LATENTS as _SALT_LATENTS
 
 
 @dataclasses.dataclass

@@ -4,7 +4,7 @@ All functions take numpy arrays or tensors and return Python floats. They call T
 `tfgan.eval` functions (through `tfgan_compat`) with float64 `tf.constant`s: KID rejects numpy
 inputs, and float64 keeps FID's matrix square root accurate for 2048-d Inception features.
 
-Definitions (Zhong et al. 2020, App. B.3, ALGORITHMS.md §5):
+Definitions (Zhong et al. 2020, App. B.3; docs/evaluation.md):
     IS  = exp(E_x KL(p(y|x) || p(y)))                                  (Salimans et al. 2016)
     FID = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))               (Heusel et al. 2017)
     KID = unbiased MMD^2 with the kernel k(x, y) = (x.y / d + 1)^3      (Binkowski et al. 2018)

@@ -17,7 +17,7 @@ import os
 import keras
 import tensorflow as tf
 
-from tfgan_fast import fileio
+from tfgan_fast.runtime import fileio
 from tfgan_fast.eval import classifiers
 
 

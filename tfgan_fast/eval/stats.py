@@ -28,7 +28,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast.errors import RunError
+from tfgan_fast.runtime.errors import RunError
 from tfgan_fast.eval import features as features_lib
 from tfgan_fast.eval import metrics
 

@@ -30,7 +30,7 @@ import gin
 import keras
 import tensorflow as tf
 
-from tfgan_fast import hardware
+from tfgan_fast.runtime import hardware
 
 AUTO = "auto"
 FLOAT32 = "float32"
@@ -38,6 +38,14 @@ BFLOAT16 = "mixed_bfloat16"
 FLOAT16 = "mixed_float16"
 _KNOWN = (AUTO, FLOAT32, BFLOAT16, "mixed_float16", "bfloat16", "float16")
 _CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+# TensorBoard's descriptions of `DynamicLossScale.logs` under float16.
+SCALARS = {
+    "d_loss_scale": "float16: the dynamic loss scale of D's updates (halved on an overflow).",
+    "g_loss_scale": "float16: the dynamic loss scale of G's updates (halved on an overflow).",
+    "d_overflows": "float16: D updates skipped so far because a gradient overflowed.",
+    "g_overflows": "float16: G updates skipped so far because a gradient overflowed.",
+}
 
 
 def cpu_bf16_flags(cpuinfo_path="/proc/cpuinfo"):

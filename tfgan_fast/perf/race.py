@@ -28,7 +28,7 @@ phases, every one resumable (docs/race.md):
    learning rate, schedule; final metrics): `tensorboard --logdir RACE_DIR` compares them.
 
 Each run is an ordinary `python -m tfgan_fast.train` process whose length the race chose: it
-writes `<run dir>/budget.json` (`tfgan_fast.budget`) with its measured speed and the bindings
+writes `<run dir>/budget.json` (`tfgan_fast.run.budget`) with its measured speed and the bindings
 that rescale the config's length, intervals and schedules, and the run replays them, as
 `--budget` does, without timing again.
 
@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 
-from tfgan_fast import budget as budget_lib
+from tfgan_fast.run import budget as budget_lib
 
 STATE_FILE = "race.json"
 CSV_FILE = "race.csv"
@@ -265,8 +265,8 @@ def save_state(race_dir, state):
 def _build_for_timing(config):
     """`(timer, configured length)` of `config` built in this process (see
     `budget.step_timer`)."""
-    from tfgan_fast import config as config_lib  # pylint: disable=import-outside-toplevel
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config as config_lib  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import experiment  # pylint: disable=import-outside-toplevel
 
     config_lib.parse(config.gin_files, config.gin_params + ["run.evaluator = None"])
     configured = budget_lib.length_bindings(1)[0]
@@ -435,7 +435,7 @@ def prepare_run(config, job, s_per_it):
     `job.eval_every` iterations. Parses the config's gin in this process."""
     if budget_lib.read_record(job.model_dir) is not None:
         return
-    from tfgan_fast import config as config_lib  # pylint: disable=import-outside-toplevel
+    from tfgan_fast.run import config as config_lib  # pylint: disable=import-outside-toplevel
     config_lib.parse(config["gin_files"], list(config["gin_params"]) + job.bindings)
     if job.hparams.get("lr") is not None:
         _check_unscoped_rates(job.config)

@@ -19,7 +19,7 @@ replica, from the step's seed, so a resumed or re-sharded run augments the same 
 import gin
 import tensorflow as tf
 
-from tfgan_fast import distribute
+from tfgan_fast.runtime import distribute
 
 POLICIES = ("color", "translation", "cutout")
 

@@ -23,7 +23,7 @@ import sys
 import tensorflow as tf
 from gin import config_parser
 
-from tfgan_fast import errors
+from tfgan_fast.runtime import errors
 
 LOCK_FILE = "run.lock"
 UNREADABLE_SUBDIR = "unreadable"

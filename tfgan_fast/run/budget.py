@@ -21,9 +21,9 @@ of the run, and is left as it is.
 The choice is recorded in `DIR/budget.json` (budget, measured speed, `T0`, `N` and the bindings)
 before training, and the bindings land in `DIR/operative_config.gin` like any other: a resumed
 run replays the recorded bindings and never times again. The budget covers the training
-iterations; evaluations and checkpoints come on top. `tfgan_fast.race` writes the same file with
-the speed it measured in its interleaved timing rounds, so a race's runs take their length the
-same way.
+iterations; evaluations and checkpoints come on top. `tfgan_fast.perf.race` writes the same file
+with the speed it measured in its interleaved timing rounds, so a race's runs take their length
+the same way.
 """
 
 import json
@@ -32,16 +32,18 @@ import os
 import re
 import tempfile
 
-from tfgan_fast import errors
+from tfgan_fast.runtime import errors
 
 BUDGET_FILE = "budget.json"
+# Gin's selector of `run` (`spec.RunSpec`), spelled out: this module imports no TensorFlow.
+RUN_SELECTOR = "tfgan_fast.run"
 # Step-valued parameters rescaled with the run's length, by configurable.
 STEP_PARAMETERS = {
-    "tfgan_fast.experiment.run": ("train_steps", "checkpoint_every", "summary_every",
+    RUN_SELECTOR: ("train_steps", "checkpoint_every", "summary_every",
                                   "eval_every"),
-    "tfgan_fast.schedules.LinearDecay": ("total_steps",),
-    "tfgan_fast.schedules.ExponentialHalving": ("kappa", "total_steps"),
-    "tfgan_fast.ema.GeneratorEMA": ("start",),
+    "tfgan_fast.algorithms.schedules.LinearDecay": ("total_steps",),
+    "tfgan_fast.algorithms.schedules.ExponentialHalving": ("kappa", "total_steps"),
+    "tfgan_fast.algorithms.ema.GeneratorEMA": ("start",),
 }
 # A value of 0 stays 0 (an interval that is off); a non-zero one stays >= 1, except the EMA's
 # first averaged iteration, which may round to 0.
@@ -80,9 +82,10 @@ def step_timer(exp, seed=0, start_step=0):
     The first iteration of the first call includes tracing and the data pipeline's start; the
     callers drop it. The timed iterations change only this process's copy of the model.
     """
-    from tfgan_fast import callbacks as callbacks_lib  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from tfgan_fast.run import callbacks as callbacks_lib
     trainer = exp.trainer
-    local = exp.per_replica_batch * trainer.real_batches_per_iteration
+    local = exp.local_batch
     dataset = exp.strategy.distribute_datasets_from_function(
         lambda ctx: exp.data.make(local, seed=seed, input_context=ctx, start_step=start_step))
     times = []
@@ -97,12 +100,12 @@ def step_timer(exp, seed=0, start_step=0):
     return run
 
 
-def measure(warmup=2, iterations=5):
-    """Seconds per iteration of the run gin describes, built in a scratch directory and timed
-    over `iterations` iterations after `warmup` + 1 untimed ones."""
-    from tfgan_fast import experiment  # pylint: disable=import-outside-toplevel
+def measure(build_fn, warmup=2, iterations=5):
+    """Seconds per iteration of the run gin describes, built by `build_fn(scratch directory)`
+    (`experiment.build`) and timed over `iterations` iterations after `warmup` + 1 untimed
+    ones."""
     with tempfile.TemporaryDirectory() as scratch:
-        run = step_timer(experiment.build(scratch))
+        run = step_timer(build_fn(scratch))
         run(warmup + 1)
         times = run(iterations)
     return sum(times) / len(times)
@@ -152,7 +155,7 @@ def length_bindings(train_steps):
     """
     import gin  # pylint: disable=import-outside-toplevel
     config = dict(gin.config._CONFIG)  # pylint: disable=protected-access
-    configured = _resolve(config.get(("", "tfgan_fast.experiment.run"), {}).get("train_steps"),
+    configured = _resolve(config.get(("", RUN_SELECTOR), {}).get("train_steps"),
                           config)
     if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
         raise BudgetError(f"a budget needs run.train_steps bound to a positive integer (the "
@@ -179,7 +182,7 @@ def length_bindings(train_steps):
         binding = f"{macro} = {value!r}"
         if binding not in bindings:
             bindings.append(binding)
-    bindings.append(f"tfgan_fast.experiment.run.train_steps = {int(train_steps)}")
+    bindings.append(f"{RUN_SELECTOR}.train_steps = {int(train_steps)}")
     return configured, bindings
 
 
@@ -204,7 +207,7 @@ def write_record(model_dir, record):
     os.replace(tmp, os.path.join(model_dir, BUDGET_FILE))
 
 
-def choose(model_dir, budget_seconds, measure_fn=measure):
+def choose(model_dir, budget_seconds, measure_fn):
     """The run's length under `budget_seconds`: recorded in `DIR/budget.json`, or timed now.
 
     A recorded choice is kept (a resumed run never re-times); a fresh one times the step with
@@ -240,7 +243,7 @@ def choose(model_dir, budget_seconds, measure_fn=measure):
     return record
 
 
-def apply(model_dir, budget_seconds, measure_fn=measure, log=print):
+def apply(model_dir, budget_seconds, measure_fn, log=print):
     """Chooses the run's length (`choose`) and binds it into gin (`length_bindings`).
 
     The bindings are computed at the first call and recorded; later calls (a resume) replay

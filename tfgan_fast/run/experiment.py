@@ -1,18 +1,16 @@
-"""The one gin root: `run(...)` trains, resumes and exports; it never names an algorithm.
+"""A run, read top to bottom: strategy -> spec -> build -> restore -> fit -> evaluate -> export.
 
-Everything a run combines comes in through gin references: the algorithm class, the generator and
-discriminator classes, the data source, the optimiser factories. `run` owns the strategy, the
-global batch, checkpoints (`DIR/checkpoints/ckpt-<iteration>`), TensorBoard (`DIR/train`), sample
-grids (`DIR/samples`), the operative config (`DIR/operative_config.gin`), the data's shape
-(`DIR/data_spec.json`, so tools rebuild the model without the data) and the export
-(`DIR/export/<iteration>/`, TF Serving's layout).
+`run(model_dir)` trains what gin's `run.*` bindings describe (a `RunSpec`, `tfgan_fast.run.spec`),
+resumes from `model_dir` and exports; it never names an algorithm: the algorithm class, the
+generator and discriminator classes, the data source and the optimiser factories come in as gin
+references. It owns the strategy, the batch, checkpoints (`DIR/checkpoints/ckpt-<iteration>`),
+TensorBoard (`DIR/train`), sample grids (`DIR/samples`), the operative config
+(`DIR/operative_config.gin`), the data's shape (`DIR/data_spec.json`, so tools rebuild the model
+without the data) and the export (`DIR/export/<iteration>/`, TF Serving's layout).
 """
 
 import contextlib
-import copy
 import dataclasses
-import functools
-import inspect
 import json
 import math
 import os
@@ -24,18 +22,20 @@ import gin
 import keras
 import tensorflow as tf
 
-from tfgan_fast import callbacks as callbacks_lib
-from tfgan_fast import distribute
-from tfgan_fast import errors
 from tfgan_fast import eval as eval_lib
-from tfgan_fast import export as export_lib
-from tfgan_fast import export_formats as export_formats_lib
-from tfgan_fast import optimizers
-from tfgan_fast import precision
-from tfgan_fast import profiling
-from tfgan_fast import rundir
 from tfgan_fast.algorithms import base
 from tfgan_fast.data import spec as data_spec
+from tfgan_fast.export import formats as export_formats_lib
+from tfgan_fast.export import saved_model as export_lib
+from tfgan_fast.perf import profiling
+from tfgan_fast.run import budget
+from tfgan_fast.run import callbacks as callbacks_lib
+from tfgan_fast.run import config
+from tfgan_fast.run import rundir
+from tfgan_fast.run import spec as spec_lib
+from tfgan_fast.runtime import distribute
+from tfgan_fast.runtime import errors
+from tfgan_fast.runtime import precision
 
 CHECKPOINT_SUBDIR = "checkpoints"
 EXPORT_SUBDIR = "export"
@@ -61,6 +61,24 @@ class Experiment:
     per_replica_batch: int = None
     policy_reason: str = None  # the numeric policy `run` resolved, and why
     config_text: str = None  # gin's operative config when the run was built
+    spec: spec_lib.RunSpec = None  # what gin's `run.*` bindings described
+
+    # The batch in its three forms, all from `run.batch_size` (checked to split evenly over
+    # the replicas into `per_replica_batch`).
+    @property
+    def global_batch(self):
+        """Real examples per D step over all replicas (`run.batch_size`)."""
+        return self.per_replica_batch * self.strategy.num_replicas_in_sync
+
+    @property
+    def local_batch(self):
+        """Real examples one replica reads per iteration (one batch per D step)."""
+        return self.per_replica_batch * self.trainer.real_batches_per_iteration
+
+    @property
+    def images_per_iteration(self):
+        """Real examples all replicas read per iteration."""
+        return self.global_batch * self.trainer.real_batches_per_iteration
 
 
 @contextlib.contextmanager
@@ -70,13 +88,6 @@ def _removed_at_exit(path):
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _positive(name, value, allow_zero=False):
-    ok = isinstance(value, int) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"gin binding {name} = {value!r} must be an integer {bound}")
 
 
 def resolve_checkpoint(model_dir, checkpoint):
@@ -95,8 +106,6 @@ def load_for_tools(model_dir, gin_params=(), checkpoint_path=None):
     Returns:
         An `Experiment`.
     """
-    from tfgan_fast import config  # pylint: disable=import-outside-toplevel
-
     config_path = os.path.join(model_dir, "operative_config.gin")
     if not tf.io.gfile.exists(config_path):
         raise FileNotFoundError(f"{config_path} not found: is {model_dir} a tfgan_fast "
@@ -150,146 +159,17 @@ def _constant_learning_rates(trainer):
     return rates
 
 
-def _strategy_first(configured_run):
-    """`run`, with its strategy built before gin builds run's other arguments.
-
-    Gin calls `run`'s `@X()` bindings (the data, the evaluator and its classifier, callbacks)
-    when `run` is called, before its body; loading a classifier's SavedModel starts TensorFlow's
-    runtime, after which `MultiWorkerMirroredStrategy` cannot be created. Only `run.strategy_fn`
-    and `run.cpu_replicas` are resolved here (the caller's keywords first, then gin's bindings,
-    then run's defaults), and the strategy is handed to `run` as `strategy`.
-    """
-    defaults = inspect.signature(configured_run).parameters
-
-    @functools.wraps(configured_run)
-    def wrapper(model_dir, **kwargs):
-        if kwargs.get("strategy") is None:
-            bindings = gin.get_bindings(configured_run, resolve_references=False)
-
-            def value(name):
-                if name in kwargs:
-                    return kwargs[name]
-                if name in bindings:  # resolves this reference alone, not its neighbours
-                    return copy.deepcopy(bindings[name])
-                return defaults[name].default
-
-            strategy_fn, cpu_replicas = value("strategy_fn"), value("cpu_replicas")
-            kwargs["strategy"] = (strategy_fn() if cpu_replicas is None else
-                                  strategy_fn(devices=distribute.split_cpu(cpu_replicas)))
-            # A worker with another config fails here, in seconds, naming itself.
-            distribute.check_same_config(kwargs["strategy"], gin.config_str())
-        return configured_run(model_dir, **kwargs)
-
-    return wrapper
-
-
-@_strategy_first
-@gin.configurable(denylist=["model_dir", "setup_only", "checkpoint_path",  # noqa: C901
-                            "strategy"])
-def run(model_dir,
-        algorithm=gin.REQUIRED,
-        generator=gin.REQUIRED,
-        discriminator=gin.REQUIRED,
-        data=gin.REQUIRED,
-        train_steps=gin.REQUIRED,
-        batch_size=64,
-        z_dim=128,
-        checkpoint_every=1000,
-        summary_every=500,
-        keep_checkpoints=3,
-        seed=0,
-        g_optimizer=optimizers.make_optimizer,
-        d_optimizer=optimizers.make_optimizer,
-        strategy_fn=distribute.make_strategy,
-        mixed_precision="auto",
-        jit_compile=False,
-        steps_per_execution=1,
-        run_eagerly=False,
-        export_at_end=True,
-        progress=True,
-        evaluator=None,
-        eval_every=0,
-        unconditional=False,
-        callbacks=(),
-        allow_structural_change=False,
-        setup_only=False,
-        checkpoint_path=None,
-        cpu_replicas=None,
-        ema=None,
-        export_ema=True,
-        profile_steps=None,
-        budget_seconds=None,
-        export_formats=(),
-        strategy=None):
-    """Trains `algorithm` for `train_steps` iterations, resuming from `model_dir` if possible.
+def run(model_dir, setup_only=False, checkpoint_path=None, strategy=None, **overrides):
+    """Trains the run that gin's `run.*` bindings describe (a `RunSpec`) for its `train_steps`
+    iterations, resuming from `model_dir` if possible.
 
     Args:
         model_dir: where checkpoints, logs, samples, config and export live.
-        algorithm: a `GANTrainer` subclass (e.g. `@FastGAN`); called with the nets, `z_dim`,
-            `num_classes` and `seed`, its other arguments from gin.
-        generator, discriminator: network classes (e.g. `@ResNetGenerator`); called with
-            `resolution`, `channels` and `num_classes` of `data` (and `z_dim` for G).
-        data: a data source instance (e.g. `@QuickstartFashionMNIST()`), see `tfgan_fast.data`.
-        train_steps: total iterations; a resumed run stops at the same total.
-        batch_size: GLOBAL batch size (split evenly over replicas).
-        z_dim: latent size.
-        checkpoint_every: iterations between checkpoints (also one at the end).
-        summary_every: iterations between TensorBoard scalars / sample grids.
-        keep_checkpoints: how many newest checkpoints to keep.
-        seed: seeds the weights' initialisation, the trainer's random stream and the data order.
-        g_optimizer, d_optimizer: `fn(iteration) -> optimizer` (`@make_optimizer`, scoped with
-            `g/` and `d/` for two-timescale set-ups).
-        strategy_fn: `fn() -> tf.distribute.Strategy`.
-        mixed_precision: `"auto"` (bfloat16 where the hardware runs it natively, else
-            float32; see `tfgan_fast.precision`), None (float32) or a Keras policy name such as
-            `"mixed_bfloat16"`: the networks compute in bfloat16 with float32 weights; D's
-            outputs, the losses and FastGAN's perturbation stay float32 (about 2x faster on
-            CPUs with AMX-BF16).
-        jit_compile: XLA for the train step (slower on CPU; try it on GPU).
-        steps_per_execution: iterations per call of the traced training function (Keras'
-            `steps_per_execution`; `GANTrainer.make_train_function` loops in the graph).
-            Callbacks (checkpoints, summaries, evaluation, progress) then run once per
-            execution, so small networks (the 2-D MLPs, where Python's per-step work costs
-            more than the step) run at graph speed. The run lowers it to the greatest common divisor of itself, the start and
-            end iteration and every callback interval, so executions always end on the
-            iterations where a checkpoint, summary or evaluation is due; the update itself is
-            the same for any value.
-        run_eagerly: run the train step op by op, without tracing it (for debugging, and
-            for tests on tiny nets, where tracing costs more than the steps).
-        export_at_end: write the generator SavedModel to `model_dir/export/<iteration>/` (the
-            newest 3 versions are kept; see `tfgan_fast.export`).
-        progress: print a progress bar.
-        evaluator: None, or an `eval.Evaluator` (IS / FID / KID) run every `eval_every`
-            iterations and at the end; results go to `DIR/metrics.csv`, TensorBoard
-            (`DIR/eval`) and the best-FID checkpoint to `DIR/best/`.
-        eval_every: iterations between evaluations (0: only at the end).
-        unconditional: build label-free networks (`num_classes = 0`) even when `data` has
-            labels, which are then ignored (FARGAN on CIFAR / ImageNet, Tao & Wang 2020).
-        callbacks: extra `fn(experiment) -> keras.callbacks.Callback` factories (e.g.
-            `[@synthetic_evaluation]`), appended after the built-in ones.
-        allow_structural_change: resume even when the data source, a network, the algorithm,
-            `z_dim`, `batch_size` or `seed` differ from the recorded config (fine-tuning on new
-            data, say); by default such a resume is refused (see `tfgan_fast.rundir`).
         setup_only: build and restore, but do not train; returns an `Experiment`.
         checkpoint_path: with `setup_only`, restore this checkpoint instead of the newest.
-        ema: None, or a `tfgan_fast.ema.GeneratorEMA` (`@GeneratorEMA()`): keep an exponential
-            moving average of G's weights (checkpointed; see `tfgan_fast.ema`). Evaluations use
-            it unless `Evaluator.use_ema = False`, and say which generator they measured.
-        export_ema: with `ema`, export the averaged generator (else G itself).
-        budget_seconds: train for this many seconds: the first iterations are timed once and
-            the run's length, intervals and schedules rescaled to fit (`tfgan_fast.budget`;
-            recorded in `DIR/budget.json`, so a resumed run keeps its length).
-        export_formats: with `export_at_end`, also write these formats beside the SavedModel:
-            `"onnx"` (`generator.onnx`), `"litert"` or `"tflite"` (`generator.tflite`); see
-            `tfgan_fast.export_formats`.
-        cpu_replicas: split the host CPU into this many logical devices and train on them
-            with a `MirroredStrategy` (to try multi-replica runs on one CPU; the split must
-            happen before TensorFlow initialises, so set it for a fresh process).
-        profile_steps: None, or `(A, B)`: a TensorFlow profiler trace of iterations A..B
-            (1-based, inclusive) in `DIR/train/plugins/profile/`, for TensorBoard's Profile
-            tab (see `tfgan_fast.profiling`).
-        strategy: the strategy, built from `strategy_fn` and `cpu_replicas` before anything
-            else (`_strategy_first`); not a gin parameter.
+        strategy: the strategy; by default built from `run.strategy_fn` and `run.cpu_replicas`
+            BEFORE gin builds the spec's other references (`spec.make_strategy`).
+        **overrides: `RunSpec` fields that replace gin's bindings (e.g. `algorithm=FastGAN`).
 
     On several workers (`TF_CONFIG`, see `distribute.make_strategy`) every worker runs the same
     command with the same `model_dir`: each restores from `model_dir`, only the chief writes
@@ -300,23 +180,18 @@ def run(model_dir,
         An `Experiment` (setup_only) or a dict with `final_step`, `checkpoint`, `export_path`
         and `evaluation` (the last evaluation's dict, or None).
     """
-    if budget_seconds is not None and not setup_only:
-        from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
-        budget.apply(model_dir, budget_seconds)  # rebinds run.train_steps and the schedules
+    if strategy is None:
+        strategy = spec_lib.make_strategy(overrides)
+        # A worker with another config fails here, in seconds, naming itself.
+        distribute.check_same_config(strategy, gin.config_str())
+    spec = spec_lib.RunSpec(**overrides)
+    if spec.budget_seconds is not None and not setup_only:
+        # Rebinds run.train_steps and the schedules, then builds the spec again.
+        budget.apply(model_dir, spec.budget_seconds, measure_fn=lambda: budget.measure(build))
         return run(model_dir, budget_seconds=None, strategy=strategy)
-    for name in ("train_steps", "batch_size", "z_dim"):
-        _positive(f"run.{name}", locals()[name])
-    _positive("run.steps_per_execution", steps_per_execution)
-    for name in ("checkpoint_every", "summary_every", "eval_every"):
-        _positive(f"run.{name}", locals()[name], allow_zero=True)
-    _positive("run.keep_checkpoints", keep_checkpoints)
-    del strategy_fn, cpu_replicas  # made `strategy` before gin built the other arguments
-    profiled = profiling.check_profile_steps(profile_steps, train_steps)
-    if profiled:
-        callbacks = tuple(callbacks) + (lambda exp: profiling.ProfileCallback(
-            os.path.join(exp.model_dir, "train"), *profiled),)
-    export_formats = export_formats_lib.normalise_formats(export_formats)  # fail before training
-    policy, policy_reason = precision.resolve(mixed_precision)
+    profiling.check_profile_steps(spec.profile_steps, spec.train_steps)
+    export_formats_lib.normalise_formats(spec.export_formats)  # fail before training
+    policy, policy_reason = precision.resolve(spec.mixed_precision)
     _, task_type, task_id, chief = distribute.worker_layout(strategy)
     # Every worker restores from model_dir; only the chief writes into it (TF's multi-worker
     # guide: the others save to directories of their own, which are then thrown away).
@@ -331,17 +206,11 @@ def run(model_dir,
     # The Keras policy is process-global: set it for this run only, so that it neither leaks
     # from an earlier run nor into whatever the process does next (tests, tools).
     with cleanup, lock, precision.global_policy(policy):
-        exp, restored = _build(
-            model_dir, write_dir, strategy, policy_reason, algorithm, generator,
-            discriminator, data, train_steps, batch_size, z_dim, keep_checkpoints, seed,
-            g_optimizer, d_optimizer, jit_compile, run_eagerly, unconditional, ema,
-            setup_only, checkpoint_path, allow_structural_change, chief)
+        exp, restored = _build(spec, model_dir, write_dir, strategy, policy_reason, setup_only,
+                               checkpoint_path, chief)
         if setup_only:
             return exp
-        return _train_and_export(
-            exp, model_dir, restored, batch_size, seed, checkpoint_every, summary_every, progress,
-            evaluator, eval_every, callbacks, steps_per_execution, export_at_end, export_ema,
-            chief, task_type, task_id, export_formats)
+        return _train_and_export(exp, model_dir, restored, chief, task_type, task_id)
 
 
 def build(model_dir, checkpoint_path=None):
@@ -351,14 +220,13 @@ def build(model_dir, checkpoint_path=None):
     return run(model_dir, setup_only=True, checkpoint_path=checkpoint_path)
 
 
-def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, discriminator,
-           data, train_steps, batch_size, z_dim, keep_checkpoints, seed, g_optimizer,
-           d_optimizer, jit_compile, run_eagerly, unconditional, ema, setup_only,
-           checkpoint_path, allow_structural_change, chief):
+def _build(spec, model_dir, write_dir, strategy, policy_reason, setup_only, checkpoint_path,
+           chief):
     """Networks, trainer, optimisers, EMA and checkpoint, restored; `(Experiment, restored
     checkpoint path or None)`. Runs inside `run`'s contexts (lock, numeric policy)."""
-    keras.utils.set_random_seed(seed)
-    per_replica_batch = distribute.check_global_batch(batch_size, strategy)
+    keras.utils.set_random_seed(spec.seed)
+    per_replica_batch = distribute.check_global_batch(spec.batch_size, strategy)
+    data, z_dim = spec.data, spec.z_dim
     if len(data.image_shape) == 1:
         # Vector data (the 2-D synthetic sets): no resolution, `channels` is the dimension.
         height, channels = None, data.image_shape[0]
@@ -367,25 +235,29 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
         if height != width:
             raise ValueError(f"square images expected, data {data.name} gives "
                              f"{data.image_shape}")
-    num_classes = 0 if unconditional else data.num_classes
+    num_classes = 0 if spec.unconditional else data.num_classes
+
+    def make_generator():
+        return spec.generator(resolution=height, channels=channels, num_classes=num_classes,
+                              z_dim=z_dim)
 
     with strategy.scope():
-        g_net = generator(resolution=height, channels=channels, num_classes=num_classes,
-                          z_dim=z_dim)
-        d_net = discriminator(resolution=height, channels=channels, num_classes=num_classes)
-        trainer = algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes, seed=seed)
-        trainer.compile(g_optimizer=g_optimizer(trainer.iteration),
-                        d_optimizer=d_optimizer(trainer.iteration), jit_compile=jit_compile,
-                        run_eagerly=run_eagerly)
+        g_net = make_generator()
+        d_net = spec.discriminator(resolution=height, channels=channels,
+                                   num_classes=num_classes)
+        trainer = spec.algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes,
+                                 seed=spec.seed, ema=spec.ema)
+        trainer.compile(g_optimizer=spec.g_optimizer(trainer.iteration),
+                        d_optimizer=spec.d_optimizer(trainer.iteration),
+                        jit_compile=spec.jit_compile, run_eagerly=spec.run_eagerly)
         trainer.build_all(per_replica_batch, data.image_shape)
-        if ema is not None:
-            # The average lives in a second G built the same way (same gin bindings).
-            average = generator(resolution=height, channels=channels,
-                                num_classes=num_classes, z_dim=z_dim)
+        if spec.ema is not None:
+            # The average lives in a second G built the same way (same gin bindings), after
+            # the trained networks (the order their initialisers draw in).
+            average = make_generator()
             average(tf.zeros([2, z_dim]),
                     tf.zeros([2], tf.int32) if num_classes else None, training=False)
-            ema.attach(g_net, average)
-            trainer.ema = ema
+            spec.ema.attach(g_net, average)
         strategy.run(trainer.initialize_state)
 
     checkpoint_dir = os.path.join(model_dir, CHECKPOINT_SUBDIR)
@@ -396,14 +268,14 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
     manager = tf.train.CheckpointManager(checkpoint,
                                          os.path.join(write_dir, CHECKPOINT_SUBDIR),
-                                         max_to_keep=keep_checkpoints,
+                                         max_to_keep=spec.keep_checkpoints,
                                          checkpoint_name="ckpt")
     checkpoint_path = checkpoint_path or manager.latest_checkpoint
     config_text = gin.operative_config_str()
     if checkpoint_path and not setup_only and chief:
         rundir.check_resumed_config(model_dir, config_text,
                                     rundir.checkpoint_step(checkpoint_path),
-                                    allow_structural_change)
+                                    spec.allow_structural_change)
     configured_rates = _constant_learning_rates(trainer)
     restored = (_restore(checkpoint, manager, checkpoint_path, model_dir)
                 if checkpoint_path else None)
@@ -413,24 +285,21 @@ def _build(model_dir, write_dir, strategy, policy_reason, algorithm, generator, 
             print(f"{name} learning rate: {float(opt.learning_rate.numpy()):g} in the "
                   f"checkpoint, {rate:g} in the config; training with {rate:g}.", flush=True)
         opt.learning_rate = rate
-    start_step = int(trainer.iteration.numpy())
-    exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir, start_step,
-                     train_steps, per_replica_batch, policy_reason, config_text)
+    exp = Experiment(trainer, strategy, checkpoint, manager, data, write_dir,
+                     int(trainer.iteration.numpy()), spec.train_steps, per_replica_batch,
+                     policy_reason, config_text, spec)
     return exp, restored
 
 
-def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_every,
-                      summary_every, progress, evaluator, eval_every, callbacks,
-                      steps_per_execution, export_at_end, export_ema, chief, task_type,
-                      task_id, export_formats=()):
+def _train_and_export(exp, model_dir, restored, chief, task_type, task_id):
     """Records the config, trains `exp` to its `train_steps`, exports G; `run`'s result."""
-    trainer, strategy, data = exp.trainer, exp.strategy, exp.data
+    trainer, strategy, data, spec = exp.trainer, exp.strategy, exp.data, exp.spec
     write_dir, start_step, train_steps = exp.model_dir, exp.start_step, exp.train_steps
     tf.io.gfile.makedirs(write_dir)
     with tf.io.gfile.GFile(os.path.join(write_dir, rundir.CONFIG_FILE), "w") as f:
         f.write(exp.config_text)
     data_spec.write_spec(data, os.path.join(write_dir, data_spec.SPEC_FILE))
-    print(distribute.describe(strategy, batch_size), flush=True)
+    print(distribute.describe(strategy, exp.global_batch), flush=True)
     print(f"Numeric policy: {exp.policy_reason}.", flush=True)
     if restored:
         print(f"Resumed from {restored} (iteration {start_step} of {train_steps}).",
@@ -440,6 +309,7 @@ def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_eve
                   "run reshuffles its data instead of continuing the exact stream.",
                   flush=True)
 
+    evaluator = spec.evaluator
     if start_step < train_steps:
         if evaluator is not None:
             # A bad classifier or missing real statistics fail before training, not after.
@@ -449,14 +319,13 @@ def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_eve
                 raise EvaluationSetupError(
                     f"{e}\nTo train without evaluation, bind run.evaluator = None "
                     "(e.g. --gin_param='run.evaluator = None').") from e
-        last_eval = _train(exp, exp.per_replica_batch, seed, checkpoint_every, summary_every,
-                           progress, evaluator, eval_every, callbacks, steps_per_execution)
+        last_eval = _train(exp)
     else:
         last_eval = None
     export_path = None
-    use_ema = trainer.ema is not None and export_ema
+    use_ema = trainer.ema is not None and spec.export_ema
     exported = trainer.ema.describe() if use_ema else "G"
-    if export_at_end:
+    if spec.export_at_end:
         which = f"the generator ({exported})" if use_ema else "the generator"
         print(f"Exporting {which} to {os.path.join(write_dir, EXPORT_SUBDIR)} ...",
               flush=True)
@@ -464,7 +333,8 @@ def _train_and_export(exp, model_dir, restored, batch_size, seed, checkpoint_eve
             trainer.ema.generator if use_ema else trainer.generator,
             os.path.join(write_dir, EXPORT_SUBDIR),
             int(trainer.iteration.numpy()), trainer.z_dim, trainer.num_classes,
-            formats=export_formats, class_names=getattr(data, "class_names", None))
+            formats=export_formats_lib.normalise_formats(spec.export_formats),
+            class_names=getattr(data, "class_names", None))
     final_step = int(trainer.iteration.numpy())
     if chief:
         print(summary(model_dir, final_step, last_eval, evaluator, export_path), flush=True)
@@ -506,8 +376,7 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
         f"D {type(trainer.discriminator).__name__} {params_d:,} parameters; "
         f"{type(trainer).__name__}.")
     log("Step: " + "; ".join(trainer.describe_parts()) + ".")
-    global_batch = exp.per_replica_batch * strategy.num_replicas_in_sync
-    log(distribute.describe(strategy, global_batch))
+    log(distribute.describe(strategy, exp.global_batch))
     workers = distribute.worker_layout(strategy)[0]
     if workers > 1:
         log(f"Config digest {distribute.config_digest(gin.config_str())}: the same on all "
@@ -522,7 +391,6 @@ def dry_run(model_dir, steps=3, print_config=False, log=print):
     size = getattr(data, "num_examples", None)
     log(f"Data: {data.name}, {data.num_classes} classes, examples of shape "
         f"{tuple(data.image_shape)}" + (f", {size:,} examples." if size else "."))
-    from tfgan_fast import budget  # pylint: disable=import-outside-toplevel
     start = time.perf_counter()
     times = budget.step_timer(exp, start_step=exp.start_step)(steps + 1)
     first = times[0]
@@ -634,47 +502,50 @@ def effective_steps_per_execution(requested, start_step, train_steps, intervals)
     return max(k, 1)
 
 
-def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progress,
-           evaluator=None, eval_every=0, extra_callbacks=(), steps_per_execution=1):
-    trainer, strategy = exp.trainer, exp.strategy
-    local_batch = per_replica_batch * trainer.real_batches_per_iteration
+def _train(exp):
+    trainer, strategy, spec = exp.trainer, exp.strategy, exp.spec
+    seed, evaluator = spec.seed, spec.evaluator
 
     def dataset_fn(input_context):
         # The stream begins at the batch the run reads next (data.stream): a resumed run reads
         # exactly what the uninterrupted one would have.
-        return exp.data.make(local_batch, seed=seed, input_context=input_context,
+        return exp.data.make(exp.local_batch, seed=seed, input_context=input_context,
                              start_step=exp.start_step)
 
     dataset = strategy.distribute_datasets_from_function(dataset_fn)
     generate = tf.function(trainer.generate)
     checkpointer = callbacks_lib.CheckpointCallback(
-        exp.manager, checkpoint_every, lambda: trainer.variables + trainer.state_variables())
-    global_batch = per_replica_batch * strategy.num_replicas_in_sync
+        exp.manager, spec.checkpoint_every,
+        lambda: trainer.variables + trainer.state_variables())
     evaluation = None
     if evaluator is not None:
         eval_ema = trainer.ema is not None and getattr(evaluator, "use_ema", True)
         evaluation = eval_lib.EvaluationCallback(
-            evaluator, eval_every, exp.model_dir,
+            evaluator, spec.eval_every, exp.model_dir,
             tf.function(trainer.generate_ema) if eval_ema else generate, trainer.z_dim,
             trainer.num_classes,
             generator_note=trainer.ema.describe() if eval_ema else None,
             seed=seed, best_checkpoint_fn=_best_checkpoint_fn(exp, evaluator),
             latent_sampler=trainer.latent_sampler, final_step=exp.train_steps,
-            global_batch_size=global_batch * trainer.real_batches_per_iteration)
+            global_batch_size=exp.images_per_iteration)
     cbs = [
         callbacks_lib.NonFiniteGuard(exp.manager),
         checkpointer,
         callbacks_lib.SummaryCallback(
-            os.path.join(exp.model_dir, "train"), summary_every, generate, trainer.z_dim,
+            os.path.join(exp.model_dir, "train"), spec.summary_every, generate, trainer.z_dim,
             trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None),
-            images_per_iteration=global_batch * trainer.real_batches_per_iteration,
+            images_per_iteration=exp.images_per_iteration,
             eval_seconds_fn=(None if evaluation is None else
                              lambda: (evaluation.last_result or {}).get("seconds")),
             real_images=_first_images(exp.data, seed)),
     ]
     if evaluation is not None:
         cbs.append(evaluation)
-    cbs.extend(make(exp) for make in extra_callbacks)
+    cbs.extend(make(exp) for make in spec.callbacks)
+    profiled = profiling.check_profile_steps(spec.profile_steps, spec.train_steps)
+    if profiled:
+        cbs.append(profiling.ProfileCallback(os.path.join(exp.model_dir, "train"), *profiled))
+    steps_per_execution = spec.steps_per_execution
     if steps_per_execution > 1:
         # A callback's `boundaries` (the profiler's) are iterations where executions must end.
         intervals = [i for cb in cbs
@@ -686,10 +557,8 @@ def _train(exp, per_replica_batch, seed, checkpoint_every, summary_every, progre
                   f"executions end at iteration {exp.train_steps} and on every checkpoint, "
                   f"summary and evaluation (intervals {sorted(set(i for i in intervals if i))}"
                   f", starting at {exp.start_step}).", flush=True)
-        # Keras traces the multi-step function on the first fit.
-        trainer.steps_per_execution = k
-        trainer.train_function = None
-    if progress:
+        trainer.set_steps_per_execution(k)
+    if spec.progress:
         cbs.append(callbacks_lib.StartupCallback())
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
     t0 = time.time()

@@ -8,11 +8,11 @@ def _gin_dir():
     installed beside this module as `tfgan_fast/configs/` (a wheel). The copy is a directory
     without `__init__.py`, a namespace package for `importlib.resources`, whose `files()` gives a
     MultiplexedPath (whose str() is not a path): so the directory is found by its place."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    checkout = os.path.join(os.path.dirname(here), "gin")
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tfgan_fast/
+    checkout = os.path.join(os.path.dirname(package), "gin")
     if os.path.isdir(checkout):
         return checkout
-    return os.path.join(here, "configs")
+    return os.path.join(package, "configs")
 
 
 GIN_DIR = _gin_dir()

@@ -1,7 +1,7 @@
 """ONNX and LiteRT (TFLite) files of a generator, written beside its SavedModel.
 
 `export/<version>/generator.onnx` and `export/<version>/generator.tflite` compute what the
-SavedModel's `serving_default` signature computes (see `tfgan_fast.export`):
+SavedModel's `serving_default` signature computes (see `tfgan_fast.export.saved_model`):
 
 * inputs `z` float32 `[N, z_dim]` and `labels` int32 `[N]` (an unconditional model takes `z`
   only), N free (0 included);
@@ -34,7 +34,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from tfgan_fast import precision
+from tfgan_fast.runtime import precision
 
 ONNX_OPSET = 17
 FILES = {"onnx": "generator.onnx", "litert": "generator.tflite"}

@@ -18,7 +18,7 @@ Signatures (conditional models; an unconditional model has no `labels` input):
 
 `assets.extra/tfgan_fast.json` holds `z_dim`, `num_classes`, `image_shape` and, where the data
 set names its classes, `class_names` for clients. Asked for, `generator.onnx` and
-`generator.tflite` (LiteRT) sit beside `saved_model.pb` (see `tfgan_fast.export_formats`).
+`generator.tflite` (LiteRT) sit beside `saved_model.pb` (see `tfgan_fast.export.formats`).
 
 Bad inputs fail with one line naming the input, what it must be and what it was: a wrong `z`
 width or rank, labels that are not a vector, labels out of range, different batch sizes, a
@@ -35,8 +35,8 @@ import shutil
 import keras
 import tensorflow as tf
 
-from tfgan_fast import export_formats
-from tfgan_fast import fileio
+from tfgan_fast.export import formats as export_formats
+from tfgan_fast.runtime import fileio
 
 PNG_OUTPUT = "images_png_bytes"
 # z's width, the class count and the image shape, beside the SavedModel.

@@ -26,7 +26,12 @@ fake_labels, seed)` and return `(per_example_penalty, D's outputs on the positiv
 import gin
 import tensorflow as tf
 
-from tfgan_fast import precision
+from tfgan_fast.runtime import precision
+
+# TensorBoard's descriptions of what a penalty adds to the trainer's logs.
+SCALARS = {
+    "d_penalty": "FARGAN / 0GP: the zero-centred gradient penalty, weighted.",
+}
 
 
 def _sum_over_features(x):

@@ -12,22 +12,15 @@ import re
 import gin
 
 # pylint: disable=unused-import
-from tfgan_fast import algorithms  # noqa: F401
+from tfgan_fast import algorithms  # noqa: F401  (the trainers, parts, EMA, optimisers, schedules)
 from tfgan_fast import data  # noqa: F401
-from tfgan_fast import diffaugment  # noqa: F401
-from tfgan_fast import distribute  # noqa: F401
-from tfgan_fast import ema  # noqa: F401
 from tfgan_fast import eval as eval_lib  # noqa: F401
-from tfgan_fast import experiment  # noqa: F401
-from tfgan_fast import latent  # noqa: F401
-from tfgan_fast import losses  # noqa: F401
 from tfgan_fast import nets  # noqa: F401
-from tfgan_fast import optimizers  # noqa: F401
-from tfgan_fast import penalties  # noqa: F401
-from tfgan_fast import schedules  # noqa: F401
+from tfgan_fast.run import spec  # noqa: F401  (`run`)
+from tfgan_fast.runtime import distribute  # noqa: F401
 # pylint: enable=unused-import
-from tfgan_fast.errors import RunError
-from tfgan_fast.gin_files import GIN_DIR
+from tfgan_fast.run.gin_files import GIN_DIR
+from tfgan_fast.runtime.errors import RunError
 
 
 class ConfigError(RunError, ValueError):

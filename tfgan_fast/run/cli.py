@@ -11,7 +11,7 @@ import sys
 from absl import app
 from absl import flags
 
-from tfgan_fast import quiet
+from tfgan_fast.runtime import quiet
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("traceback", False, "On an error, show the full Python traceback instead of "
@@ -63,7 +63,7 @@ def one_line_errors(main):
     directory, a full disk, an incompatible checkpoint, a bad value) as one line on stderr and
     exit status 1."""
     def wrapped(argv):
-        from tfgan_fast import errors  # pylint: disable=import-outside-toplevel
+        from tfgan_fast.runtime import errors  # pylint: disable=import-outside-toplevel
         try:
             return main(argv)
         except (errors.RunError, ValueError, FileNotFoundError) as e:

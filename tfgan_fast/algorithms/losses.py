@@ -16,6 +16,18 @@ ablation of Zhong et al. 2020, Table 2).
 import gin
 import tensorflow as tf
 
+# TensorBoard's descriptions of the loss parts the compositions log (`callbacks` collects them).
+SCALARS = {
+    "d_real_adv": "The adversarial term of D's loss on reals (e.g. hinge relu(1 - D(x))).",
+    "d_real_class": "Cross-entropy of D's class head on the reals' labels (AC heads).",
+    "d_fake_adv": "The adversarial term of D's loss on fakes (e.g. hinge relu(1 + D(G(z)))).",
+    "d_fake_kl": "FastGAN: KL between uniform and D's class prediction on fakes (eq. 13).",
+    "d_fake_class": "Cross-entropy of D's class head on the fakes' labels (ACGAN-style).",
+    "d_pair_adv": "RpGAN: the relativistic term of D's loss, one per (real, fake) pair.",
+    "g_adv": "The adversarial term of G's loss (e.g. -D(G(z)) for hinge).",
+    "g_class": "Cross-entropy of D's class head on G's samples for their labels (AC heads).",
+}
+
 
 # --- adversarial terms -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ API (GET; every image is a PNG of uint8 pixels, `round((x + 1) * 127.5)` as the 
 
 * `/api/info`: `{"z_dim", "num_classes", "class_names", "image_shape", "path"}`.
 * `/api/grid.png?class=C&seed=S&truncation=T&n=N&cols=K`: N samples of class C, latents
-  `latents(N, z_dim, seed=S)` (see `tfgan_fast.serving.latents`) scaled by T, in rows of K.
+  `latents(N, z_dim, seed=S)` (see `tfgan_fast.export.serving.latents`) scaled by T, in rows of K.
 * `/api/seeds.png?class=C&seed=S&seed2=S2&truncation=T&steps=N`: one row of N images along
   the spherical interpolation from the latent of seed S to that of S2 (`slerp`), class C.
 * `/api/classes.png?seed=S&truncation=T`: the latent of seed S in every class, in class order.
@@ -26,8 +26,8 @@ import urllib.parse
 
 import numpy as np
 
-from tfgan_fast import export
-from tfgan_fast import serving
+from tfgan_fast.export import saved_model as export
+from tfgan_fast.export import serving
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "explorer.html")
 MAX_IMAGES = 64

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.eager import context  # pylint: disable=no-name-in-module
 
-from tfgan_fast import errors
+from tfgan_fast.runtime import errors
 
 # A stuck collective (a hung worker, a network partition) becomes an error after this long. A
 # worker that dies is noticed sooner, by the coordination service's missed heartbeats.

@@ -17,10 +17,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_fast import errors
-from tfgan_fast import rundir
-from tfgan_fast import textstrip
-from tfgan_fast.errors import RunError
+from tfgan_fast import algorithms
+from tfgan_fast.run import rundir
+from tfgan_fast.runtime import errors
+from tfgan_fast.runtime import textstrip
+from tfgan_fast.runtime.errors import RunError
 
 
 class NonFiniteLossError(RunError, RuntimeError):
@@ -356,37 +357,8 @@ def peak_device_bytes():
 
 # One line per logged scalar, shown by TensorBoard beside the curve. All are means over the
 # iterations since the last summary (of this replica's rows).
-SCALAR_DESCRIPTIONS = {
-    "d_loss": "D's loss: the real part plus the fake part (plus its penalty), minimised by D.",
-    "d_loss_real": "D's loss on the real images (perturbed ones for FastGAN / RobGAN).",
-    "d_loss_fake": "D's loss on the generated images.",
-    "d_real_adv": "The adversarial term of D's loss on reals (e.g. hinge relu(1 - D(x))).",
-    "d_real_class": "Cross-entropy of D's class head on the reals' labels (AC heads).",
-    "d_fake_adv": "The adversarial term of D's loss on fakes (e.g. hinge relu(1 + D(G(z)))).",
-    "d_fake_kl": "FastGAN: KL between uniform and D's class prediction on fakes (eq. 13).",
-    "d_fake_class": "Cross-entropy of D's class head on the fakes' labels (ACGAN-style).",
-    "d_real_acc": "Share of reals D scores as real (logit > 0).",
-    "d_fake_acc": "Share of fakes D scores as fake (logit < 0).",
-    "d_penalty": "FARGAN / 0GP: the zero-centred gradient penalty, weighted.",
-    "d_real_logit": "Mean adversarial logit of D on the positives (reals and fakes as real).",
-    "d_fake_logit": "Mean adversarial logit of D on the fakes.",
-    "d_far_logit": "FARGAN: mean logit of the fakes counted as real (the lowest scored).",
-    "d_candidate_logit": "FARGAN: mean logit of all candidate fakes scored for selection.",
-    "d_latent_penalty": "LOGAN: the latent-step penalty R_z added to D's loss.",
-    "g_loss": "G's loss, minimised by G.",
-    "g_adv": "The adversarial term of G's loss (e.g. -D(G(z)) for hinge).",
-    "g_class": "Cross-entropy of D's class head on G's samples for their labels (AC heads).",
-    "g_latent_penalty": "LOGAN: the latent-step penalty R_z added to G's loss.",
-    "class_acc_real": "Accuracy of D's class head on the real images.",
-    "delta_l2": "FastGAN: mean L2 norm of the persistent perturbation, per image.",
-    "delta_linf": "FastGAN: largest perturbation of a pixel (at most epsilon).",
-    "lr_d": "D's learning rate.",
-    "lr_g": "G's learning rate.",
-    "d_loss_scale": "float16: the dynamic loss scale of D's updates (halved on an overflow).",
-    "g_loss_scale": "float16: the dynamic loss scale of G's updates (halved on an overflow).",
-    "d_overflows": "float16: D updates skipped so far because a gradient overflowed.",
-    "g_overflows": "float16: G updates skipped so far because a gradient overflowed.",
-}
+# Every scalar a training step logs, described where it is logged (the trainer and its parts).
+SCALAR_DESCRIPTIONS = algorithms.scalar_descriptions()
 
 
 def describe(name):
