@@ -670,8 +670,27 @@ class ImageNetLayoutTest(tf.test.TestCase):
         with self.assertRaisesRegex(ValueError, "attention_resolution=64"):
             nets.ResNetDiscriminator(resolution=64, channel_multipliers=D64,
                                      attention_resolution=64)
-        with self.assertRaisesRegex(ValueError, "downsample_last"):
-            nets.ResNetDiscriminator(downsample_last=True)
+
+    def test_downsample_last_without_multipliers_halves_in_every_block(self):
+        # The FastGAN authors' CIFAR D (gin/base/authors_nets.gin): every block at `width`,
+        # every block halving, down to 2x2, at any resolution.
+        for resolution, want_sizes in ((32, [16, 8, 4, 2]), (16, [8, 4, 2]), (64, [32, 16, 8, 4, 2])):
+            d = nets.ResNetDiscriminator(resolution, 1, width=4, num_classes=3,
+                                         downsample_last=True)
+            x = tf.zeros([2, resolution, resolution, 1])
+            sizes = []
+            h = x
+            for block in d.blocks:
+                h = block(h)
+                sizes.append(int(h.shape[1]))
+            self.assertEqual(sizes, want_sizes, resolution)
+            self.assertEqual(list(d.channel_multipliers), [1] * len(want_sizes))
+            explicit = nets.ResNetDiscriminator(resolution, 1, width=4, num_classes=3,
+                                                channel_multipliers=[1] * len(want_sizes),
+                                                downsample_last=True)
+            d(x, _labels(2, 3))
+            explicit(x, _labels(2, 3))
+            self.assertEqual([w.shape for w in d.weights], [w.shape for w in explicit.weights])
 
     def test_cifar_layout_accepts_attention(self):
         g = nets.ResNetGenerator(width=8, z_dim=4, attention_resolution=16)

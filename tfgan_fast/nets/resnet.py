@@ -223,8 +223,10 @@ class ResNetDiscriminator(keras.Model):
             output channels of each block in units of `width`.
         attention_resolution: insert a `SelfAttention` after the first block whose output is this
             size; 0 for none.
-        downsample_last: with `channel_multipliers`, let the last block downsample too (SNGAN's
-            64 px layout); must be False without them.
+        downsample_last: let the last block downsample too, so that D ends at 2x2: with
+            `channel_multipliers`, SNGAN's 64 px layout; without, log2(resolution) - 1 blocks
+            of `width` channels, every one downsampling (the FastGAN authors' code's CIFAR D,
+            32 -> 16 -> 8 -> 4 -> 2).
         init: "chainer" or "pytorch", as for `ResNetGenerator`.
         **kwargs: forwarded to `keras.Model`.
 
@@ -254,8 +256,8 @@ class ResNetDiscriminator(keras.Model):
             raise ValueError(f"ResNetDiscriminator: head={head!r} needs num_classes >= 1, got "
                              f"{num_classes}.")
         if downsample_last and channel_multipliers is None:
-            raise ValueError("ResNetDiscriminator: downsample_last=True needs "
-                             "channel_multipliers (the CIFAR layout ends at 8x8).")
+            # Every block downsamples, all at `width`: the FastGAN authors' CIFAR D at 32 px.
+            channel_multipliers = [1] * (log2_res - 1)
         self.resolution = resolution
         self.channels = channels
         self.width = width
