@@ -153,10 +153,6 @@ def _add_class_term(total, parts, weight, outputs, labels, key, who):
     return total
 
 
-_OLD_NAMES = {"alpha_dc": "real_class_weight", "alpha_dfc": "fake_class_weight",
-              "alpha_gc": "g_class_weight"}
-
-
 class AdversarialLoss:
     """The one loss composition of every method: adversarial terms, optional class and KL terms.
 
@@ -180,24 +176,14 @@ class AdversarialLoss:
         fake_kl_weight: D's KL-to-uniform on fakes (FastGAN's alpha_fc, Zhong et al. 2020, eq. 13).
         g_class_weight: G's cross-entropy on its sampled labels.
         kl_direction: of the KL term, see `kl_to_uniform`.
-        alpha_dc, alpha_dfc, alpha_gc: the former names of `real_class_weight`,
-            `fake_class_weight` and `g_class_weight`, still accepted so that older gin files run
-            (given, they win over the new names).
         name: shown in logs and `repr` (the presets name themselves).
     """
 
     def __init__(self, d_real_fn=hinge_d_real, d_fake_fn=hinge_d_fake, g_fn=hinge_g,
                  real_class_weight=0.0, fake_class_weight=0.0, fake_kl_weight=0.0,
-                 g_class_weight=0.0, kl_direction=KL_UNIFORM_TO_PRED, alpha_dc=None,
-                 alpha_dfc=None, alpha_gc=None, name="AdversarialLoss"):
+                 g_class_weight=0.0, kl_direction=KL_UNIFORM_TO_PRED, name="AdversarialLoss"):
         weights = {"real_class_weight": real_class_weight, "fake_class_weight": fake_class_weight,
                    "fake_kl_weight": fake_kl_weight, "g_class_weight": g_class_weight}
-        for old, value in (("alpha_dc", alpha_dc), ("alpha_dfc", alpha_dfc),
-                           ("alpha_gc", alpha_gc)):
-            if value is not None:  # a former name wins (an older file binds it on top of ours)
-                if value < 0:
-                    raise ValueError(f"{name}.{old} must be >= 0, got {value}")
-                weights[_OLD_NAMES[old]] = value
         for key, fn in (("d_real_fn", d_real_fn), ("d_fake_fn", d_fake_fn), ("g_fn", g_fn)):
             if not callable(fn):
                 raise ValueError(f"{name}.{key} must be a loss function such as "

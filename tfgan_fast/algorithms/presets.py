@@ -69,19 +69,18 @@ class FastGAN(base.GANTrainer):
         free_steps: M, replays per D step (2 in Zhong et al. 2020, App. B.1).
         radius: `c_max` of the L-inf ball in [-1, 1] pixel units (0.006 CIFAR, 0.03 ImageNet-143,
             0.01 ImageNet); 0 disables adversarial training (Table 2 ablation) while keeping
-            the M replays. `epsilon` is its former name (given, it wins).
+            the M replays.
         tau: replay step size; defaults to `radius` (Alg. 1 line 10 uses c_max).
         loss: default `FastGANLoss()`; `@RobGANLoss()` is the Table 2 "RobGAN loss" ablation.
         **kwargs: for `GANTrainer` (nets, sizes, `n_disc`, and open parts such as
             `latent_transform`).
     """
 
-    def __init__(self, *args, free_steps=2, radius=None, tau=None, loss=None, epsilon=None,
-                 **kwargs):
+    def __init__(self, *args, free_steps=2, radius=None, tau=None, loss=None, **kwargs):
         if free_steps < 1:
             raise ValueError(f"FastGAN.free_steps must be >= 1, got {free_steps}")
         _fixed("FastGAN", kwargs, real_transform="FreeAdversarial", d_replays="free_steps")
-        super().__init__(*args, real_transform=real_inputs.FreeAdversarial(radius, tau, epsilon),
+        super().__init__(*args, real_transform=real_inputs.FreeAdversarial(radius, tau),
                          d_replays=free_steps,
                          loss=loss if loss is not None else losses_lib.FastGANLoss(), **kwargs)
 
@@ -96,20 +95,17 @@ class RobGAN(base.GANTrainer):
 
     Args:
         pgd_steps: K (3 on CIFAR, Zhong et al. 2020, App. B.4).
-        radius: the L-inf radius on the [-1, 1] scale (0.006 on CIFAR); `epsilon` is its former
-            name (given, it wins).
+        radius: the L-inf radius on the [-1, 1] scale (0.006 on CIFAR).
         tau: the PGD step size (0.002 on CIFAR).
         loss: default `RobGANLoss()`; the attack increases its `d_real` part.
         **kwargs: for `GANTrainer`.
     """
 
-    def __init__(self, *args, pgd_steps=3, radius=None, tau=0.002, loss=None, epsilon=None,
-                 **kwargs):
+    def __init__(self, *args, pgd_steps=3, radius=None, tau=0.002, loss=None, **kwargs):
         if pgd_steps < 0:
             raise ValueError(f"RobGAN.pgd_steps must be >= 0, got {pgd_steps}")
         _fixed("RobGAN", kwargs, real_transform="PGDAttack")
-        super().__init__(*args, real_transform=real_inputs.PGDAttack(pgd_steps, radius, tau,
-                                                                      epsilon),
+        super().__init__(*args, real_transform=real_inputs.PGDAttack(pgd_steps, radius, tau),
                          loss=loss if loss is not None else losses_lib.RobGANLoss(), **kwargs)
 
 
@@ -169,28 +165,15 @@ class LOGAN(base.GANTrainer):
         latent_step, latent_weight, optimized_fraction, latent_steps, stop_gradient_d,
             stop_gradient_g: of `LatentOptimization` (NGD alpha 0.9 beta 0.1, w_r 0.1, c 0.8, 1
             step, second-order terms kept).
-        loss: the loss composition (default hinge); `d_real_loss`, `d_fake_loss`, `g_loss` are
-            the former way to give its three functions, and `optimised_fraction` the former
-            spelling of `optimized_fraction`, still accepted for older gin files.
+        loss: the loss composition (default hinge).
         latent_sampler: `z ~ U(-1, 1)` (Wu et al. 2019, §5.2.1), consistent with the clipping.
         **kwargs: for `GANTrainer`.
     """
 
     def __init__(self, *args, latent_step=None, latent_weight=0.1, optimized_fraction=0.8,
                  latent_steps=1, stop_gradient_d=False, stop_gradient_g=False, loss=None,
-                 latent_sampler=latents.uniform_latents, d_real_loss=None, d_fake_loss=None,
-                 g_loss=None, optimised_fraction=None, **kwargs):
-        if optimised_fraction is not None:  # the former spelling (older gin files) wins
-            optimized_fraction = optimised_fraction
+                 latent_sampler=latents.uniform_latents, **kwargs):
         _fixed("LOGAN", kwargs, latent_transform="LatentOptimization from LOGAN's arguments")
-        old = (d_real_loss, d_fake_loss, g_loss)
-        if any(f is not None for f in old):
-            if loss is not None:
-                raise ValueError("LOGAN: give loss, or its former spelling d_real_loss / "
-                                 "d_fake_loss / g_loss, not both")
-            loss = losses_lib.AdversarialLoss(
-                d_real_loss or losses_lib.hinge_d_real, d_fake_loss or losses_lib.hinge_d_fake,
-                g_loss or losses_lib.hinge_g)
         super().__init__(
             *args, latent_sampler=latent_sampler, loss=loss,
             latent_transform=latents.LatentOptimization(

@@ -12,7 +12,6 @@ cores come first: perturbations L-infinity bounded by `eps` of images in [-1, 1]
 returned inside the eps-ball whatever its inputs.
 """
 
-from absl import logging
 import gin
 import tensorflow as tf
 
@@ -105,13 +104,9 @@ def pgd(loss_fn, images, delta, steps, tau, eps):
 
 # --- the transforms ---------------------------------------------------------------------------
 
-def _radius(owner, radius, epsilon, default):
-    """`radius`, or its former name `epsilon` (older gin files, which win: an older file that
-    includes our base files binds `epsilon` on top of their `radius`), or `default`."""
-    if epsilon is not None:
-        logging.warning("%s: epsilon is the former name of radius; using radius = %s", owner,
-                        epsilon)
-    value = epsilon if epsilon is not None else radius if radius is not None else default
+def _radius(owner, radius, default):
+    """`radius`, or `default` for None."""
+    value = radius if radius is not None else default
     if value < 0:
         raise ValueError(f"{owner}.radius must be >= 0, got {value}")
     return float(value)
@@ -166,13 +161,13 @@ class PGDAttack(RealTransform):
 
     name = "PGD"
 
-    def __init__(self, steps=3, radius=0.006, tau=0.002, epsilon=None):
+    def __init__(self, steps=3, radius=0.006, tau=0.002):
         if steps < 0:
             raise ValueError(f"PGDAttack.steps must be >= 0, got {steps}")
         if tau < 0:
             raise ValueError(f"PGDAttack.tau must be >= 0, got {tau}")
         self.steps = int(steps)
-        self.radius = _radius("PGDAttack", radius, epsilon, 0.006)
+        self.radius = _radius("PGDAttack", radius, 0.006)
         self.tau = float(tau)
 
     def apply(self, trainer, images, labels, rng):
@@ -202,8 +197,8 @@ class FreeAdversarial(RealTransform):
 
     name = "free adversarial"
 
-    def __init__(self, radius=0.006, tau=None, epsilon=None):
-        self.radius = _radius("FreeAdversarial", radius, epsilon, 0.006)
+    def __init__(self, radius=0.006, tau=None):
+        self.radius = _radius("FreeAdversarial", radius, 0.006)
         self.tau = float(self.radius if tau is None else tau)
         self.delta = None
 

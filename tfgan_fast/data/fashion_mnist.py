@@ -186,7 +186,7 @@ class FashionMNIST(_IDXImages):
 class QuickstartFashionMNIST(_IDXImages):
     """The class-balanced Fashion-MNIST training subset shipped in `tfgan_fast/data/quickstart`.
 
-    Made by `tools/make_quickstart_data.py` (see the README there); lets examples and tests run
+    Made by `scripts/make_quickstart_data.py` (see the README there); lets examples and tests run
     with no download at all.
 
     Args:

@@ -112,7 +112,7 @@ def masked_activation(x, leaky_slope=0.0):
       activation and the next shortcut;
     - leaky ReLU after a convolution in a training step: its gradient (LeakyReluGrad) reads the
       BiasAdd's output.
-    The results were right and the speed the same either way (`tools/remapper_repro.py
+    The results were right and the speed the same either way (`scripts/remapper_repro.py
     --measure`); this removes the error that verbose logs, and programs that import our
     networks, showed for every traced training step.
 

@@ -4,7 +4,7 @@ With resolution 32, width 128, z_dim 128 and 10 classes these reproduce the Fast
 networks exactly (trainable parameters: G 1,218,307; D 1,088,139 with the AC head, 1,088,129 with
 the projection head). SNGAN's CIFAR networks are G at width 256 (4,304,387) and the projection D
 with `learnable_shortcut="auto"` (1,055,105). Other resolutions add residual blocks (see each
-class). The arithmetic of these counts is in `tests/test_nets.py`.
+class). The arithmetic of these counts is in `tests/unit/test_nets.py`.
 
 `channel_multipliers` switches to SNGAN's ImageNet layouts (pfnet-research/sngan_projection
 `gen_models/resnet.py`, `dis_models/snresnet.py`), which FastGAN copies layer by layer (Zhong et al.
