@@ -8,7 +8,7 @@ import sys
 
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = os.path.join(ROOT, "tfgan_fast")
 # Installed as tfgan_fast.tools / tfgan_fast.configs (setup.py); links in a checkout.
 NOT_SOURCE = {"tools", "configs", "__pycache__"}
