@@ -8,7 +8,8 @@ import sys
 
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support import ROOT
+
 PACKAGE = os.path.join(ROOT, "tfgan_fast")
 # Installed as tfgan_fast.tools / tfgan_fast.configs (setup.py); links in a checkout.
 NOT_SOURCE = {"tools", "configs", "__pycache__"}
