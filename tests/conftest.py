@@ -25,6 +25,6 @@ import pytest  # noqa: E402
 def _clear_gin_config():
     """Gin bindings are process-global: a config parsed by one test would otherwise configure
     every `@gin.configurable` object that later tests construct (e.g. an Evaluator picking up
-    fastgan_cifar.gin's `Evaluator.real_data`)."""
+    cifar10/fastgan.gin's `Evaluator.real_data`)."""
     yield
     gin.clear_config()

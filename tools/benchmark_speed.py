@@ -5,7 +5,7 @@ r"""Seconds per 1k training iterations of a configured model, warm-up excluded.
       --mixed_precision=none,mixed_bfloat16 --jit_compile=false,true --breakdown
   python tools/benchmark_speed.py --gin_file=gin/quickstart.gin --image_shape=32,32,1
   python tools/benchmark_speed.py --methods=fastgan,sngan,robgan
-  python tools/benchmark_speed.py --gin_file=gin/fargan_synthetic_8gaussians.gin \
+  python tools/benchmark_speed.py --gin_file=gin/synthetic/fargan_8gaussians.gin \
       --iterations=20000 --warmup=2000 --steps_per_execution=1,1000
   python tools/benchmark_speed.py --flops --mixed_precision=none,mixed_bfloat16
   python tools/benchmark_speed.py --gin_file=gin/fastgan_cifar.gin --graph_diff \
@@ -43,7 +43,7 @@ initial weights, and the table shows how far its losses differ from the first va
 iteration 1, where the weights are still identical (mixed precision must change the losses
 by rounding only).
 
-On the 2-D synthetic sets (vector data, `gin/fargan_synthetic_*.gin`) a step takes about a
+On the 2-D synthetic sets (vector data, `gin/synthetic/fargan_*.gin`) a step takes about a
 millisecond, so the table shows the wall time of whole `fit` calls divided by the iterations, for
 each `--steps_per_execution`, against two hand-written FARGAN iterations on the same MLPs, batch
 and point cloud (Tao & Wang 2020, Alg. 1): the yardstick, a `tf.function` called once per
@@ -348,9 +348,9 @@ def _reference_fargan(trainer, batches, per_call=1):
 
 
 # Each method's own CIFAR-10 configuration.
-METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/sngan_cifar.gin",
-              "sngan_ac": "gin/sngan_ac_cifar.gin", "robgan": "gin/robgan_cifar.gin",
-              "logan": "gin/logan_sngan_cifar.gin"}
+METHOD_GIN = {"fastgan": "gin/fastgan_cifar.gin", "sngan": "gin/cifar10/sngan.gin",
+              "sngan_ac": "gin/cifar10/sngan_ac.gin", "robgan": "gin/cifar10/robgan.gin",
+              "logan": "gin/cifar10/logan_sngan.gin"}
 # Zhong et al. 2020, Table 6, CIFAR-10 on one 1080 Ti: seconds per 1k iterations.
 PAPER_S_PER_1K = {"fastgan": 95.5, "sngan": 245.1, "robgan": 385.1}
 # The authors' PyTorch code on this 2-core CPU, batch 64, 128-channel CIFAR nets: s / iteration.

@@ -2,7 +2,7 @@ r"""On paper: all-reduce traffic against compute per iteration, for a config on 
 
   python tools/scaling_estimate.py --gin_file=gin/fastgan_cifar.gin --image_shape=32,32,3 \
       --num_classes=10 --gpus=8,64
-  python tools/scaling_estimate.py --gin_file=gin/biggan_imagenet128.gin \
+  python tools/scaling_estimate.py --gin_file=gin/imagenet128/biggan.gin \
       --image_shape=128,128,3 --num_classes=1000 --gpus=8,64
 
 Builds the config's networks (no data needed: a shape stands in), counts their parameters and

@@ -5,7 +5,7 @@ r"""Scatter grids, metric curves and a table of 2-D synthetic runs (Tao & Wang 2
       --steps=100000,200000 --output=docs/fargan_gaussian.png \
       --curves_output=docs/fargan_gaussian_curves.png --title="Finite Gaussian (512 samples)"
 
-Each run directory is a training run of a `gin/fargan_synthetic_*.gin` config: its
+Each run directory is a training run of a `gin/synthetic/fargan_*.gin` config: its
 `synthetic_metrics.csv` and the points saved beside each scatter plot
 (`scatter/step_<iteration>.npy`, `scatter/real.npy`; see `tfgan_fast.eval.synthetic`).
 

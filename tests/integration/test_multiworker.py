@@ -62,7 +62,7 @@ def _env(tf_config=None, extra=None):
 def _command(model_dir, params=(), gin_files=(), config=None):
     """`python -m tfgan_fast.train` of the 2-D config (`config=None`) or of `config`, a
     `(gin file, params)` pair."""
-    gin_file, base_params = config or ("gin/fargan_synthetic_8gaussians.gin", PARAMS)
+    gin_file, base_params = config or ("gin/synthetic/fargan_8gaussians.gin", PARAMS)
     return ([sys.executable, "-m", "tfgan_fast.train", f"--model_dir={model_dir}"]
             + [f"--gin_file={f}" for f in [gin_file] + list(gin_files)]
             + [f"--gin_param={p}" for p in base_params + list(params)])

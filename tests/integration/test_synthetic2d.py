@@ -21,7 +21,7 @@ class SyntheticRunTest(tf.test.TestCase):
 
     def test_fargan_8gaussians_through_experiment_run(self):
         model_dir = self.get_temp_dir() + "/run"
-        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")], [
+        config.parse([os.path.join(ROOT, "gin/synthetic/fargan_8gaussians.gin")], [
             "run.train_steps = 4", "run.batch_size = 8", "FARGAN.num_far = 2",
             "FARGAN.num_fake = 8", "MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
             "EightGaussians.num_points = 64", "synthetic_evaluation.every = 2",
@@ -63,7 +63,7 @@ class SyntheticRunTest(tf.test.TestCase):
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("step_00000003.npy not found", bad.stderr)
         # A resumed run drops the rows after its checkpoint (iteration 2) and re-evaluates.
-        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")], [
+        config.parse([os.path.join(ROOT, "gin/synthetic/fargan_8gaussians.gin")], [
             "run.train_steps = 4", "run.batch_size = 8", "FARGAN.num_far = 2",
             "FARGAN.num_fake = 8", "MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
             "EightGaussians.num_points = 64", "synthetic_evaluation.every = 2",

@@ -29,7 +29,7 @@ CONFIGS = {
     "fastgan": ("gin/fmnist/fastgan.gin", TINY_IMAGES + PAPER_NETS),
     "sngan": ("gin/fmnist/sngan.gin", TINY_IMAGES + PAPER_NETS + ["StandardGAN.n_disc = 2"]),
     "robgan": ("gin/fmnist/robgan.gin", TINY_IMAGES + PAPER_NETS + ["RobGAN.n_disc = 2"]),
-    "fargan": ("gin/fargan_synthetic_8gaussians.gin",
+    "fargan": ("gin/synthetic/fargan_8gaussians.gin",
                TINY + ["MLPGenerator.width = 8", "MLPDiscriminator.width = 8",
                        "FARGAN.num_far = 2", "FARGAN.far_factor = 2",
                        "FARGAN.num_fake = 4"]),

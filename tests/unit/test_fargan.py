@@ -362,7 +362,7 @@ class GinTest(tf.test.TestCase):
             return experiment.run("/tmp/unused_fargan_dir", setup_only=True)
 
     def test_cifar_resnet_settings(self):
-        exp = self._build("fargan_cifar10_resnet.gin")
+        exp = self._build("cifar10/fargan_resnet.gin")
         t = exp.trainer
         self.assertIsInstance(t, FARGAN)
         self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake,
@@ -371,25 +371,25 @@ class GinTest(tf.test.TestCase):
         self.assertEqual(t.loss.g_fn.__name__, "nonsaturating_g")  # gin wraps the function
         self.assertIsInstance(t.d_optimizer, keras.optimizers.RMSprop)
         self.assertAllClose([t.d_optimizer.learning_rate, t.d_optimizer.rho], [1e-4, 0.99])
-        t = self._build("fargan_cifar10_resnet_0gp.gin").trainer
+        t = self._build("cifar10/fargan_resnet_0gp.gin").trainer
         self.assertEqual(t.batch.num_far, 0)
-        t = self._build("fargan_cifar10_resnet.gin",
+        t = self._build("cifar10/fargan_resnet.gin",
                         ["FARGAN.loss = @wgan/AdversarialLoss()"]).trainer
         self.assertEqual(t.loss.d_real_fn.__name__, "wasserstein_d_real")
         self.assertAllClose(t.loss.d_real_fn(tf.constant([2.0])), [-2.0])
 
     def test_synthetic_settings(self):
-        exp = self._build("fargan_synthetic_8gaussians.gin")
+        exp = self._build("synthetic/fargan_8gaussians.gin")
         t = exp.trainer
         self.assertEqual((t.batch.num_far, t.batch.far_factor, t.batch.num_fake, t.z_dim),
                          (16, 8, 64, 2))
         self.assertEqual((t.generator.width, t.generator.depth), (64, 3))
         self.assertIsInstance(t.g_optimizer, keras.optimizers.SGD)
         self.assertAllClose(t.g_optimizer.learning_rate, 3e-3)
-        t = self._build("fargan_synthetic_8gaussians_0gp_interpolation.gin").trainer
+        t = self._build("synthetic/fargan_8gaussians_0gp_interpolation.gin").trainer
         self.assertEqual(t.batch.num_far, 0)
         self.assertIsInstance(t.penalty, penalties.InterpolationPenalty)
-        t = self._build("fargan_synthetic_gaussian_0gp_sample.gin").trainer
+        t = self._build("synthetic/fargan_gaussian_0gp_sample.gin").trainer
         self.assertEqual(t.batch.num_far, 0)
         self.assertIsInstance(t.penalty, penalties.SamplePenalty)
 

@@ -279,7 +279,7 @@ class DataErrorNamesTheUsersSourceTest(tf.test.TestCase):
     def test_missing_training_data_is_reported_for_the_training_source(self):
         """The evaluator's copy of the data is built after the training data, so a data set
         that is not there is reported as the one the user configured, not the evaluator's."""
-        config.parse([os.path.join(ROOT, "gin", "fastgan_cifar.gin")], [
+        config.parse([os.path.join(ROOT, "gin", "cifar10/fastgan.gin")], [
             f"TFDSImages.data_dir = '{self.get_temp_dir()}'", "TFDSImages.download = False"])
         with self.assertRaises(data_lib.DataError) as cm:
             experiment.run(os.path.join(self.get_temp_dir(), "run"))

@@ -7,12 +7,10 @@ import os
 import gin
 import tensorflow as tf
 
-from tests.support import ROOT
+from tests.support import PAPER_DATASETS, ROOT, gin_files, paper_and_top_configs
 from tests.support.runs import build
 from tfgan_fast.run import config
 from tfgan_fast.algorithms import FastGAN, RobGAN, StandardGAN
-
-TOP_LEVEL = sorted(glob.glob(os.path.join(ROOT, "gin", "*.gin")))
 
 
 class GinFilesTest(tf.test.TestCase):
@@ -25,15 +23,21 @@ class GinFilesTest(tf.test.TestCase):
                          finalize=False)
 
     def test_there_are_configs(self):
-        names = {os.path.basename(p) for p in TOP_LEVEL}
-        self.assertContainsSubset({"quickstart.gin", "fastgan_cifar.gin",
-                                   "fastgan_cifar100.gin"}, names)
+        names = {os.path.relpath(p, os.path.join(ROOT, "gin")) for p in paper_and_top_configs()}
+        self.assertContainsSubset({"quickstart.gin", "fastgan_cifar.gin", "image_folder.gin",
+                                   "cifar10/fastgan.gin", "cifar100/fastgan.gin"}, names)
+
+    def test_configs_live_in_folders_by_data_set(self):
+        """gin/ holds the three recipes users start from and folders; nothing else."""
+        top = {os.path.basename(p) for p in gin_files("")}
+        self.assertEqual(top, {"quickstart.gin", "fastgan_cifar.gin", "image_folder.gin"})
+        folders = {d for d in os.listdir(os.path.join(ROOT, "gin"))
+                   if os.path.isdir(os.path.join(ROOT, "gin", d))}
+        self.assertEqual(folders, {"base", "eval", "fmnist", *PAPER_DATASETS})
 
     def test_every_file_parses(self):
-        for path in (TOP_LEVEL + glob.glob(os.path.join(ROOT, "gin", "base", "*.gin"))
-                     + glob.glob(os.path.join(ROOT, "gin", "eval", "*.gin"))
-                     + glob.glob(os.path.join(ROOT, "gin", "fmnist", "*.gin"))):
-            with self.subTest(path=os.path.basename(path)):
+        for path in paper_and_top_configs() + gin_files("base", "eval", "fmnist"):
+            with self.subTest(path=os.path.relpath(path, ROOT)):
                 config.parse([path], finalize=False)
 
     def test_cifar_rows_match_000_table5(self):
@@ -53,7 +57,7 @@ class GinFilesTest(tf.test.TestCase):
         t.iteration.assign(80000)
         self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)
 
-        exp = build([os.path.join(ROOT, "gin/fastgan_cifar100.gin")])
+        exp = build([os.path.join(ROOT, "gin/cifar100/fastgan.gin")])
         self.assertEqual(exp.trainer.loss.g_class_weight, 0.2)
         self.assertEqual(exp.data.num_classes, 100)
 
@@ -74,7 +78,7 @@ class GinFilesTest(tf.test.TestCase):
     def test_baseline_cifar_rows(self):
         """SNGAN / SNGAN(AC) / RobGAN on CIFAR-10 (Zhong et al. 2020, Table 2 and App. B.4; Zhong
         2020 thesis, Table 5.1)."""
-        exp = build([os.path.join(ROOT, "gin/sngan_cifar.gin")])
+        exp = build([os.path.join(ROOT, "gin/cifar10/sngan.gin")])
         t = exp.trainer
         self.assertIsInstance(t, StandardGAN)
         self.assertEqual(t.n_disc, 5)
@@ -87,11 +91,11 @@ class GinFilesTest(tf.test.TestCase):
         t.iteration.assign(50000)
         self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)  # linear decay to 0 at 100k
 
-        t = build([os.path.join(ROOT, "gin/sngan_ac_cifar.gin")]).trainer
+        t = build([os.path.join(ROOT, "gin/cifar10/sngan_ac.gin")]).trainer
         self.assertEqual(t.discriminator.head, "ac")
         self.assertEqual((t.loss.real_class_weight, t.loss.g_class_weight), (1.0, 1.0))
 
-        t = build([os.path.join(ROOT, "gin/robgan_cifar.gin")]).trainer
+        t = build([os.path.join(ROOT, "gin/cifar10/robgan.gin")]).trainer
         self.assertIsInstance(t, RobGAN)
         self.assertEqual((t.n_disc, t.real_transform.steps, t.real_transform.radius,
                           t.real_transform.tau), (5, 3, 0.006, 0.002))
@@ -184,16 +188,16 @@ class GinFilesTest(tf.test.TestCase):
     def test_imagenet_rows(self):
         """ImageNet-143 (64/128 px) and ImageNet 128 px rows (Zhong et al. 2020, Tables 3-6)."""
         expected = {  # file: (algorithm, classes, resolution, batch, steps)
-            "fastgan_imagenet143_64.gin": (FastGAN, 143, 64, 64, 120000),
-            "fastgan_imagenet143_128.gin": (FastGAN, 143, 128, 64, 120000),
-            "sngan_imagenet143_64.gin": (StandardGAN, 143, 64, 64, 300000),
-            "sngan_imagenet143_128.gin": (StandardGAN, 143, 128, 64, 450000),
-            "robgan_imagenet143_64.gin": (RobGAN, 143, 64, 64, 120000),
-            "robgan_imagenet143_128.gin": (RobGAN, 143, 128, 64, 60000),
-            "fastgan_imagenet128_bs64.gin": (FastGAN, 1000, 128, 64, 1200000),
-            "fastgan_imagenet128_bs256.gin": (FastGAN, 1000, 128, 256, 650000),
-            "sngan_imagenet128_bs64.gin": (StandardGAN, 1000, 128, 64, 850000),
-            "sagan_imagenet128_bs256.gin": (StandardGAN, 1000, 128, 256, 1000000),
+            "imagenet143/fastgan_64.gin": (FastGAN, 143, 64, 64, 120000),
+            "imagenet143/fastgan_128.gin": (FastGAN, 143, 128, 64, 120000),
+            "imagenet143/sngan_64.gin": (StandardGAN, 143, 64, 64, 300000),
+            "imagenet143/sngan_128.gin": (StandardGAN, 143, 128, 64, 450000),
+            "imagenet143/robgan_64.gin": (RobGAN, 143, 64, 64, 120000),
+            "imagenet143/robgan_128.gin": (RobGAN, 143, 128, 64, 60000),
+            "imagenet128/fastgan_bs64.gin": (FastGAN, 1000, 128, 64, 1200000),
+            "imagenet128/fastgan_bs256.gin": (FastGAN, 1000, 128, 256, 650000),
+            "imagenet128/sngan_bs64.gin": (StandardGAN, 1000, 128, 64, 850000),
+            "imagenet128/sagan_bs256.gin": (StandardGAN, 1000, 128, 256, 1000000),
         }
         built = {}
         for name, (cls, classes, res, batch, steps) in expected.items():
@@ -205,17 +209,17 @@ class GinFilesTest(tf.test.TestCase):
                 self.assertEqual(exp.data.image_shape, (res, res, 3))
                 self.assertEqual(gin.query_parameter("run.batch_size"), batch)
                 self.assertEqual(gin.query_parameter("run.train_steps"), steps)
-        t = built["fastgan_imagenet143_64.gin"]
+        t = built["imagenet143/fastgan_64.gin"]
         self.assertEqual((t.real_transform.radius, t.loss.g_class_weight,
                           t.loss.fake_kl_weight), (0.03, 1.0, 1.0))
-        t = built["fastgan_imagenet128_bs256.gin"]
+        t = built["imagenet128/fastgan_bs256.gin"]
         self.assertEqual((t.real_transform.radius, t.loss.g_class_weight,
                           t.loss.fake_kl_weight), (0.01, 0.2, 0.05))
         self.assertEqual(t.d_optimizer.beta_2, 0.99)
         t.iteration.assign(250000)
         self.assertAllClose(t.d_optimizer.learning_rate, 1e-4)
         # SAGAN: two time-scale learning rates, attention in both nets, spectral norm in G.
-        t = built["sagan_imagenet128_bs256.gin"]
+        t = built["imagenet128/sagan_bs256.gin"]
         self.assertEqual(t.n_disc, 1)
         self.assertAllClose(t.d_optimizer.learning_rate, 4e-4)
         self.assertAllClose(t.g_optimizer.learning_rate, 1e-4)

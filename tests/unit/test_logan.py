@@ -351,7 +351,7 @@ class GinTest(tf.test.TestCase):
             return experiment.run("/tmp/unused_model_dir", setup_only=True).trainer
 
     def test_cifar_rows(self):
-        t = self._build("logan_sngan_cifar.gin", ["run.evaluator = None"])
+        t = self._build("cifar10/logan_sngan.gin", ["run.evaluator = None"])
         self.assertIsInstance(t, LOGAN)
         self.assertIsInstance(t.latent_transform.latent_step, latent.NaturalGradientStep)
         lt = t.latent_transform
@@ -360,9 +360,9 @@ class GinTest(tf.test.TestCase):
                          (0.1, 0.8, 1))
         self.assertEqual(t.latent_sampler.__name__, "uniform_latents")
         self.assertIsInstance(t.generator, SNGANCNNGenerator)
-        t = self._build("logan_gd_sngan_cifar.gin", ["run.evaluator = None"])
+        t = self._build("cifar10/logan_gd_sngan.gin", ["run.evaluator = None"])
         self.assertIsInstance(t.latent_transform.latent_step, latent.GradientStep)
-        t = self._build("logan_sngan_cifar.gin",
+        t = self._build("cifar10/logan_sngan.gin",
                         ["run.evaluator = None", "LOGAN.stop_gradient_d = True"])
         self.assertTrue(t.latent_transform.stop_gradient_d)
 
@@ -371,7 +371,7 @@ class GinTest(tf.test.TestCase):
                  "BigGANDeepGenerator.attention_resolution = None",
                  "BigGANDeepDiscriminator.attention_resolution = None",
                  "TFDSImages.resolution = 32", "run.batch_size = 4"]
-        t = self._build("logan_biggan_imagenet128.gin", small)
+        t = self._build("imagenet128/logan_biggan.gin", small)
         lt = t.latent_transform
         self.assertEqual((lt.latent_step.alpha, lt.latent_step.beta), (0.9, 5.0))
         self.assertEqual((lt.latent_weight, lt.optimized_fraction, lt.latent_steps, t.n_disc),
@@ -379,7 +379,7 @@ class GinTest(tf.test.TestCase):
         self.assertEqual((t.z_dim, t.num_classes), (256, 1000))
         self.assertAllClose(t.g_optimizer.learning_rate, 5e-5)
         self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
-        t = self._build("biggan_imagenet128.gin", small)
+        t = self._build("imagenet128/biggan.gin", small)
         self.assertEqual(t.latent_transform.latent_steps, 0)
 
 

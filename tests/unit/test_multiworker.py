@@ -63,7 +63,7 @@ class StrategyChoiceTest(tf.test.TestCase):
 
     def test_run_builds_the_strategy_before_its_other_arguments(self):
         del _ORDER[:]
-        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")],
+        config.parse([os.path.join(ROOT, "gin/synthetic/fargan_8gaussians.gin")],
                      PARAMS + ["run.strategy_fn = @mw_order_strategy",
                                "run.evaluator = @mw_order_evaluator()"])
         experiment.build(self.get_temp_dir())

@@ -170,7 +170,7 @@ class StepsPerExecutionTest(tf.test.TestCase):
             "run.progress = False", "run.export_at_end = False"]
 
     def _run(self, model_dir, steps, k, extra=(), strategy_fn=None):
-        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")],
+        config.parse([os.path.join(ROOT, "gin/synthetic/fargan_8gaussians.gin")],
                      self.TINY + [f"run.train_steps = {steps}",
                                   f"run.steps_per_execution = {k}"] + list(extra))
         kwargs = {"strategy_fn": strategy_fn} if strategy_fn else {}
@@ -228,7 +228,7 @@ class StepsPerExecutionTest(tf.test.TestCase):
             self.assertAllEqual(want[key], got[key], msg=key)
 
     def test_bad_value_is_one_line(self):
-        config.parse([os.path.join(ROOT, "gin/fargan_synthetic_8gaussians.gin")],
+        config.parse([os.path.join(ROOT, "gin/synthetic/fargan_8gaussians.gin")],
                      self.TINY + ["run.train_steps = 2", "run.steps_per_execution = 0"])
         with self.assertRaisesRegex(ValueError, r"run.steps_per_execution = 0 must be"):
             experiment.run(self.get_temp_dir() + "/bad")
