@@ -177,7 +177,7 @@ class StartupCallbackTest(tf.test.TestCase):
         t0 = time.time()
         out = subprocess.run(
             [sys.executable, "-c", "import time; time.sleep(1.5); "
-             "from tfgan_fast.run import callbacks; print(callbacks.process_age())"],
+             "from tfgan_fast.runtime import hardware; print(hardware.process_age())"],
             capture_output=True, text=True, check=True, cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3"))
         wall = time.time() - t0

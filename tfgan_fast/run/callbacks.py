@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfgan_fast import algorithms
 from tfgan_fast.run import rundir
 from tfgan_fast.runtime import errors
+from tfgan_fast.runtime import hardware
 from tfgan_fast.runtime import textstrip
 from tfgan_fast.runtime.errors import RunError
 
@@ -374,19 +375,6 @@ def _tag(name):
     return name
 
 
-def process_age():
-    """Seconds since this process started (Linux `/proc`), or None where that is unknown."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as f:
-            # Field 22, after the parenthesised command name (which may contain spaces).
-            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class StartupCallback(keras.callbacks.Callback):
     """Prints, after the first execution, how long the run took to get there: the set-up before
     `fit` (Python and TensorFlow imports, data, networks, restore) and the first execution
@@ -407,7 +395,7 @@ class StartupCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._t0 = time.perf_counter()
         if self.setup_seconds is None:
-            self.setup_seconds = process_age()
+            self.setup_seconds = hardware.process_age()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.first_seconds is not None:

@@ -24,6 +24,7 @@ import tensorflow as tf
 from gin import config_parser
 
 from tfgan_fast.runtime import errors
+from tfgan_fast.runtime import hardware
 
 LOCK_FILE = "run.lock"
 UNREADABLE_SUBDIR = "unreadable"
@@ -31,16 +32,6 @@ CONFIG_FILE = "operative_config.gin"
 
 
 # --- the lock ---------------------------------------------------------------------------------
-
-def _process_start(pid):
-    """The kernel's start time of `pid` (clock ticks since boot), or None where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-            # The command may contain spaces and parentheses: fields follow the last ')'.
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
 
 def _alive(holder):
     """Whether the process recorded in a lock on THIS host still runs (same pid, same start)."""
@@ -51,7 +42,7 @@ def _alive(holder):
         return False
     except (PermissionError, TypeError, ValueError):
         return True  # exists but not ours, or unreadable: assume alive
-    start = _process_start(pid)
+    start = hardware.process_start_ticks(pid)
     return start is None or holder.get("process_start") in (None, start)
 
 
@@ -79,7 +70,7 @@ class RunLock:
 
     def _record(self):
         return {"host": socket.gethostname(), "pid": os.getpid(),
-                "process_start": _process_start(os.getpid()),
+                "process_start": hardware.process_start_ticks(os.getpid()),
                 "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                 "command": " ".join(sys.argv)[:500]}
 

@@ -18,6 +18,7 @@ hypervisor usually the nominal one): pass another with `clock_ghz` for turbo or 
 """
 
 import collections
+import os
 
 # The flags that decide a convolution's speed, in the order they are printed.
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
@@ -111,3 +112,25 @@ def peak_flops(info, fma_units=2, clock_ghz=None):
     else:
         bf16, unit = fp32, "float32 units"
     return {"float32": cycles * fp32, "bfloat16": cycles * bf16, "bfloat16_unit": unit}
+
+
+def process_start_ticks(pid="self"):
+    """The kernel's start time of process `pid` (clock ticks since boot: field 22 of
+    `/proc/PID/stat`), or None where that is unknown (no `/proc`, no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            # The command may contain spaces and parentheses: fields follow the last ')'.
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_age():
+    """Seconds since this process started (Linux `/proc`), or None where that is unknown."""
+    start_ticks = process_start_ticks()
+    try:
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if start_ticks is None else uptime - start_ticks / os.sysconf("SC_CLK_TCK")
