@@ -43,8 +43,10 @@ setup(
     # tf2onnx + onnx: the ONNX export (TensorFlow itself converts to LiteRT). The tests run the
     # exports in independent runtimes: onnxruntime and ai-edge-litert (TF's own tf.lite
     # interpreter is deprecated). selenium drives Debian's chromium + chromium-driver in the
-    # explorer's browser test (.ci/run installs them).
-    extras_require={"test": ["pytest", "scipy", "matplotlib>=3.5", "tensorflow-serving-api",
+    # explorer's browser test (.ci/run installs them). pytest-xdist runs the suite in one
+    # process per core: on 2 cores it takes two thirds of the serial time.
+    extras_require={"test": ["pytest", "pytest-xdist", "scipy", "matplotlib>=3.5",
+                             "tensorflow-serving-api",
                              "tf2onnx>=1.17", "onnx", "onnxruntime", "ai-edge-litert",
                              "selenium"],
                     "plot": ["matplotlib>=3.5"],

@@ -4,6 +4,7 @@ their `include 'base/...'`) and the tools, and works outside the repository."""
 import glob
 import os
 import re
+import site
 import subprocess
 import sys
 import tempfile
@@ -29,15 +30,19 @@ class WheelTest(tf.test.TestCase):
         wheel = glob.glob(os.path.join(tmp, "tfgan_fast-*.whl"))
         self.assertLen(wheel, 1)
         venv = os.path.join(tmp, "venv")
-        # The system site provides TensorFlow & co.; only tfgan_fast comes from the wheel.
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv],
-                       check=True)
+        # The system site provides TensorFlow & co. through PYTHONPATH, so that its .pth files
+        # (an editable install's import hook among them) are not run: only tfgan_fast comes
+        # from the wheel.
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         python = os.path.join(venv, "bin", "python")
+        # Without PYTHONPATH, pip sees no other tfgan_fast (the checkout's egg-info, an
+        # editable install) that would make it skip the wheel as "already satisfied".
+        bare = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps",
                                   "--no-index", wheel[0]], capture_output=True, text=True,
-                                 check=False)
+                                 check=False, env=bare)
         self.assertEqual(install.returncode, 0, install.stderr[-3000:])
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(site.getsitepackages()))
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         elsewhere = os.path.join(tmp, "elsewhere")
         os.makedirs(elsewhere)

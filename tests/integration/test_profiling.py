@@ -1,4 +1,5 @@
-"""`--profile_steps` on the command line: a profiler trace of exactly the asked iterations."""
+"""`--profile_steps` and `run.profile_steps`: a profiler trace of exactly the asked iterations
+(the flag's checks: tests/unit/test_profiling.py)."""
 
 import os
 import subprocess
@@ -10,6 +11,8 @@ import tensorflow as tf
 from tests.support import ROOT
 from tests.support.runs import TINY_SYNTHETIC
 from tfgan_fast.perf import profiling
+from tfgan_fast.run import config
+from tfgan_fast.run import experiment
 
 
 @pytest.mark.slow
@@ -30,6 +33,23 @@ class ProfileStepsFlagTest(tf.test.TestCase):
         self.assertEqual(profiling.trace_steps(space), [(2, 1), (3, 1)])
         self.assertEqual(profiling.event_counts(space, ["multi_step_on_iterator"]),
                          {"multi_step_on_iterator": 2})
+
+
+class ProfileStepsTest(tf.test.TestCase):
+
+    def test_trace_holds_the_iterations(self):
+        # 4 iterations per execution asked; iterations 3..6 need executions ending at 2 and 6,
+        # so the run lowers it to 2: two executions, starting at iterations 3 and 5.
+        model_dir = self.get_temp_dir()
+        config.parse(["gin/fastgan_cifar.gin"], TINY_SYNTHETIC + [
+            "run.train_steps = 8", "run.steps_per_execution = 4", "run.profile_steps = (3, 6)"])
+        experiment.run(model_dir)
+        traces = profiling.trace_files(os.path.join(model_dir, "train"))
+        self.assertLen(traces, 1)
+        space = profiling.read_trace(traces[0])
+        self.assertEqual(profiling.trace_steps(space), [(3, 2), (5, 2)])
+        # The trainer's multi-iteration function ran exactly twice inside the trace.
+        self.assertEqual(profiling.event_counts(space, ["multi_step"]), {"multi_step": 2})
 
 
 if __name__ == "__main__":

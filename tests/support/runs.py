@@ -1,7 +1,9 @@
 """Tiny runs of the shipped gin files (every algorithm, every config at a small width, the race's
 contestants), and what runs write: a checkpoint's tensors, CSV tables, the race's state."""
 
+import contextlib
 import csv
+import io
 import json
 import os
 
@@ -11,6 +13,7 @@ from tests.support import ROOT
 from tests.support.offline import mock_tfds_all
 from tfgan_fast.run import config
 from tfgan_fast.run import experiment
+from tfgan_fast.run import rundir
 from tfgan_fast.perf import race
 
 # Every algorithm's tiny run (the exact-resume, golden-update, EMA and fault tests).
@@ -22,6 +25,25 @@ TINY = ["run.z_dim = 8", "run.batch_size = 4", "run.checkpoint_every = 1",
 TINY_IMAGES = TINY + ["run.data = @QuickstartFashionMNIST()", "ResNetGenerator.width = 8",
                       "QuickstartFashionMNIST.resolution = 16",
                       "ResNetDiscriminator.width = 8"]
+FASTGAN_FMNIST = os.path.join(ROOT, "gin", "fmnist", "fastgan.gin")
+
+
+def run_tiny_fastgan(model_dir, steps, extra=(), setup_only=False):
+    """gin/fmnist/fastgan.gin at `TINY_IMAGES` for `steps` iterations in process; returns
+    (`experiment.run`'s result, what it printed)."""
+    config.parse([FASTGAN_FMNIST], TINY_IMAGES + [f"run.train_steps = {steps}"] + list(extra))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = experiment.run(model_dir, setup_only=setup_only)
+    return result, out.getvalue()
+
+
+def checkpoint_steps(model_dir):
+    """The iterations of the checkpoints `model_dir` keeps, oldest first."""
+    state = tf.train.get_checkpoint_state(os.path.join(model_dir, "checkpoints"))
+    return [rundir.checkpoint_step(p) for p in state.all_model_checkpoint_paths] if state else []
+
+
 # The golden updates (tests/golden/updates.npz) are of the SNGAN paper's networks; the FastGAN
 # paper's Fashion-MNIST configs build the authors' code's (gin/base/authors_nets.gin).
 PAPER_NETS = ["include 'base/sngan_paper_nets.gin'"]

@@ -147,17 +147,17 @@ class MixedPrecisionTest(tf.test.TestCase):
         keras.mixed_precision.set_global_policy(policy)
         try:
             keras.utils.set_random_seed(0)
-            trainer = FastGAN(ResNetGenerator(resolution=32, channels=3, width=16, z_dim=16,
+            trainer = FastGAN(ResNetGenerator(resolution=16, channels=3, width=8, z_dim=16,
                                               num_classes=C),
-                              ResNetDiscriminator(resolution=32, channels=3, width=16,
+                              ResNetDiscriminator(resolution=16, channels=3, width=8,
                                                   num_classes=C),
                               z_dim=16, num_classes=C, seed=0)
             trainer.compile(g_optimizer=keras.optimizers.Adam(1e-4),
                             d_optimizer=keras.optimizers.Adam(1e-4))
-            trainer.build_all(B, (32, 32, 3))
+            trainer.build_all(B, (16, 16, 3))
             trainer.initialize_state()
             rng = np.random.RandomState(0)
-            x = rng.uniform(-1, 1, (B, 32, 32, 3)).astype("float32")
+            x = rng.uniform(-1, 1, (B, 16, 16, 3)).astype("float32")
             y = rng.randint(0, C, B).astype("int32")
             history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
                                   steps_per_epoch=1, verbose=0)

@@ -366,22 +366,6 @@ class GinTest(tf.test.TestCase):
                         ["run.evaluator = None", "LOGAN.stop_gradient_d = True"])
         self.assertTrue(t.latent_transform.stop_gradient_d)
 
-    def test_biggan_rows(self):
-        small = ["BigGANDeepGenerator.width = 2", "BigGANDeepDiscriminator.width = 2",
-                 "BigGANDeepGenerator.attention_resolution = None",
-                 "BigGANDeepDiscriminator.attention_resolution = None",
-                 "TFDSImages.resolution = 32", "run.batch_size = 4"]
-        t = self._build("imagenet128/logan_biggan.gin", small)
-        lt = t.latent_transform
-        self.assertEqual((lt.latent_step.alpha, lt.latent_step.beta), (0.9, 5.0))
-        self.assertEqual((lt.latent_weight, lt.optimized_fraction, lt.latent_steps, t.n_disc),
-                         (300.0, 0.5, 1, 2))
-        self.assertEqual((t.z_dim, t.num_classes), (256, 1000))
-        self.assertAllClose(t.g_optimizer.learning_rate, 5e-5)
-        self.assertAllClose(t.d_optimizer.learning_rate, 2e-4)
-        t = self._build("imagenet128/biggan.gin", small)
-        self.assertEqual(t.latent_transform.latent_steps, 0)
-
 
 if __name__ == "__main__":
     tf.test.main()
