@@ -39,8 +39,9 @@ class SummaryCallbackTest(tf.test.TestCase):
     def test_labelled_grid_and_scalar_descriptions(self):
         log_dir = os.path.join(self.get_temp_dir(), "train")
         cb = callbacks.SummaryCallback(
-            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]), z_dim=4,
-            num_classes=10, class_names=fashion_mnist.CLASS_NAMES, cols=3)
+            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]),
+            grid=callbacks.SampleGrid(z_dim=4, num_classes=10,
+                                      class_names=fashion_mnist.CLASS_NAMES, cols=3))
         cb.set_model(type("M", (), {"iteration": tf.Variable(0, dtype=tf.int64)})())
         cb.on_train_begin()
         for step in (1, 2):
@@ -66,9 +67,12 @@ class StatusLineTest(tf.test.TestCase):
 
     def _callback(self, log_dir, stream):
         cb = callbacks.SummaryCallback(
-            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]), z_dim=4,
-            num_classes=0, cols=2, images_per_iteration=64, eval_seconds_fn=lambda: 12.0,
-            real_images=np.ones([20, 8, 8, 1], np.float32), stream=stream)
+            log_dir, every=2, sample_fn=lambda z, y: tf.zeros([z.shape[0], 8, 8, 1]),
+            grid=callbacks.SampleGrid(z_dim=4, num_classes=0, cols=2),
+            status=callbacks.StatusLine(
+                os.path.join(os.path.dirname(log_dir), callbacks.METRICS_JSONL),
+                images_per_iteration=64, eval_seconds_fn=lambda: 12.0, stream=stream),
+            real_images=np.ones([20, 8, 8, 1], np.float32))
         cb.set_model(type("M", (), {"iteration": tf.Variable(0, dtype=tf.int64)})())
         return cb
 

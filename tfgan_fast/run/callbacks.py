@@ -182,106 +182,57 @@ def image_grid(images, rows):
     return np.clip(np.round((grid + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-class SummaryCallback(keras.callbacks.Callback):
-    """TensorBoard scalars (means over the last `every` iterations) and a sample grid.
+class SampleGrid:
+    """The fixed latents of the training sample grid: one row per class (up to `max_rows`
+    classes; `max_rows` rows for an unconditional G) of `cols` samples, so that the same cells
+    can be compared across iterations; the rows are named by `class_names` where the data set
+    has them."""
 
-    With `run.steps_per_execution = K` the means are over every K-th iteration: an execution of
-    K iterations returns its last iteration's logs.
+    def __init__(self, z_dim, num_classes, seed=0, max_rows=10, cols=10, class_names=None):
+        self.rows = min(num_classes, max_rows) if num_classes else max_rows
+        self.z = tf.random.stateless_normal([self.rows * cols, z_dim], seed=[seed, 7])
+        self.labels = (tf.repeat(tf.range(self.rows, dtype=tf.int32), cols)
+                       if num_classes else None)
+        self.row_names = (list(class_names)[:self.rows] if num_classes and class_names
+                          else None)
 
-    The grid uses a fixed set of latents, one row per class (up to `max_rows` classes), so the
-    same cells can be compared across steps; it is also written as PNG under `samples/`, with
-    the class names on the left of the rows when the data set has them (`class_names`).
-    Every scalar gets a one-line description in TensorBoard (`SCALAR_DESCRIPTIONS`).
-    """
+    def render(self, sample_fn):
+        """The grid image (uint8 `[H, W, C]`) of `sample_fn(z, labels)`, with the row names on
+        the left; None for vector samples (2-D points have no grid: eval/synthetic.py plots
+        them)."""
+        samples = sample_fn(self.z, self.labels).numpy()
+        if samples.ndim != 4:
+            return None
+        grid = image_grid(samples, self.rows)
+        if self.row_names:
+            grid = textstrip.label_rows(grid, self.row_names, samples.shape[1])
+        return grid
 
-    def __init__(self, log_dir, every, sample_fn, z_dim, num_classes, seed=0, max_rows=10,
-                 cols=10, class_names=None, images_per_iteration=None, eval_seconds_fn=None,
-                 real_images=None, status=True, stream=None):
-        super().__init__()
-        self.every = int(every)
+
+class StatusLine:
+    """The line printed at every summary (iteration, images per second, the last evaluation's
+    time, memory), its `speed/` and `memory/` scalars in TensorBoard, and its record, with the
+    summary's means, in `metrics.jsonl`."""
+
+    def __init__(self, jsonl_path, images_per_iteration=None, eval_seconds_fn=None,
+                 stream=None):
+        self.jsonl_path = jsonl_path
         self.images_per_iteration = images_per_iteration
         self.eval_seconds_fn = eval_seconds_fn
-        self.real_images = real_images
-        self.status = status
         self.stream = stream or sys.stdout
-        self.jsonl_path = os.path.join(os.path.dirname(log_dir), METRICS_JSONL)
-        self._last_status = None
-        self.writer = tf.summary.create_file_writer(log_dir)
-        self.sample_dir = os.path.join(os.path.dirname(log_dir), "samples")
-        self.sample_fn = sample_fn
-        rows = min(num_classes, max_rows) if num_classes else max_rows
-        self.rows = rows
-        self.z = tf.random.stateless_normal([rows * cols, z_dim], seed=[seed, 7])
-        self.labels = (tf.repeat(tf.range(rows, dtype=tf.int32), cols)
-                       if num_classes else None)
-        self.row_names = list(class_names)[:rows] if num_classes and class_names else None
-        self._sums, self._count = {}, 0
-        self._t0 = None
+        self._last = None
 
-    def on_train_begin(self, logs=None):
-        self._t0 = time.time()
-        self._step0 = _iteration(self.model)
-        self._last_status = (self._step0, self._t0)
-        _trim_jsonl(self.jsonl_path, self._step0)
-        if self.real_images is not None and np.ndim(self.real_images) == 4:
-            # The training data as the run sees it, beside the samples.
-            rows = min(self.rows, len(self.real_images))
-            grid = image_grid(self.real_images, rows)
-            with self.writer.as_default(step=self._step0):
-                tf.summary.image("real_images", grid[None], max_outputs=1,
-                                 description="Training images after preprocessing.")
-            self.writer.flush()
+    def start(self, step, now):
+        """A run (re)starts at `step`: the records after it will be written again."""
+        self._last = (step, now)
+        _trim_jsonl(self.jsonl_path, step)
 
-    def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            v = _scalar(value)
-            if v is not None:
-                self._sums[name] = self._sums.get(name, 0.0) + v
-        self._count += 1
-        step = _iteration(self.model)
-        if self.every > 0 and step % self.every == 0:
-            self.write(step)
-
-    def write(self, step):
-        with self.writer.as_default(step=step):
-            for name, total in self._sums.items():
-                tf.summary.scalar(_tag(name), total / max(self._count, 1),
-                                  description=describe(name))
-            elapsed = time.time() - self._t0
-            if step > self._step0 and elapsed > 0:
-                tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed,
-                                  description="Training iterations per second since the run "
-                                              "(re)started.")
-            status = self._status(step) if self.status else None
-            samples = self.sample_fn(self.z, self.labels).numpy()
-            # Vector samples (2-D points) have no grid; eval/synthetic.py plots them.
-            grid = image_grid(samples, self.rows) if samples.ndim == 4 else None
-            if grid is not None and self.row_names:
-                grid = textstrip.label_rows(grid, self.row_names, samples.shape[1])
-            if grid is not None:
-                tf.summary.image("samples", grid[None], max_outputs=1)
-        self.writer.flush()
-        if status is not None:
-            record = dict(status, **{name: total / max(self._count, 1)
-                                     for name, total in self._sums.items()})
-            with open(self.jsonl_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-        self._sums, self._count = {}, 0
-        if grid is not None:
-            os.makedirs(self.sample_dir, exist_ok=True)
-            tf.io.write_file(os.path.join(self.sample_dir, f"step_{step:08d}.png"),
-                             tf.io.encode_png(grid))
-
-    def on_train_end(self, logs=None):
-        if self._count:
-            self.write(_iteration(self.model))
-
-    def _status(self, step):
-        """The status line's figures since the last one: printed, to TensorBoard (call inside
-        the writer) and returned for `metrics.jsonl`."""
+    def report(self, step):
+        """The figures since the last line: printed, to TensorBoard (call inside the writer)
+        and returned for `record`."""
         now = time.time()
-        last_step, last_time = self._last_status
-        self._last_status = (step, now)
+        last_step, last_time = self._last
+        self._last = (step, now)
         status = {"iteration": step, "time": now}
         line = [f"iteration {step}"]
         if self.images_per_iteration and step > last_step and now > last_time:
@@ -309,6 +260,85 @@ class SummaryCallback(keras.callbacks.Callback):
         self.stream.write(("\r\033[K" if tty else "") + text + "\n")
         self.stream.flush()
         return status
+
+    def record(self, status, means):
+        """Appends `status` and the summary's scalar means to `metrics.jsonl`."""
+        with open(self.jsonl_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(dict(status, **means)) + "\n")
+
+
+class SummaryCallback(keras.callbacks.Callback):
+    """Every `every` iterations: TensorBoard scalars (means over the iterations since the last
+    summary), the sample grid of `grid` (a `SampleGrid`) to TensorBoard and `samples/`, and the
+    `status` line (a `StatusLine`, or None for none). At the start, `real_images` (the training
+    data as the run sees it) go beside the samples.
+
+    With `run.steps_per_execution = K` the means are over every K-th iteration: an execution of
+    K iterations returns its last iteration's logs. Every scalar gets a one-line description in
+    TensorBoard (`SCALAR_DESCRIPTIONS`).
+    """
+
+    def __init__(self, log_dir, every, sample_fn, grid, status=None, real_images=None):
+        super().__init__()
+        self.every = int(every)
+        self.sample_fn = sample_fn
+        self.grid = grid
+        self.status = status
+        self.real_images = real_images
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.sample_dir = os.path.join(os.path.dirname(log_dir), "samples")
+        self._sums, self._count = {}, 0
+        self._t0 = None
+
+    def on_train_begin(self, logs=None):
+        self._t0 = time.time()
+        self._step0 = _iteration(self.model)
+        if self.status is not None:
+            self.status.start(self._step0, self._t0)
+        if self.real_images is not None and np.ndim(self.real_images) == 4:
+            rows = min(self.grid.rows, len(self.real_images))
+            grid = image_grid(self.real_images, rows)
+            with self.writer.as_default(step=self._step0):
+                tf.summary.image("real_images", grid[None], max_outputs=1,
+                                 description="Training images after preprocessing.")
+            self.writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            v = _scalar(value)
+            if v is not None:
+                self._sums[name] = self._sums.get(name, 0.0) + v
+        self._count += 1
+        step = _iteration(self.model)
+        if self.every > 0 and step % self.every == 0:
+            self.write(step)
+
+    def write(self, step):
+        means = {name: total / max(self._count, 1) for name, total in self._sums.items()}
+        with self.writer.as_default(step=step):
+            for name, mean in means.items():
+                tf.summary.scalar(_tag(name), mean, description=describe(name))
+            elapsed = time.time() - self._t0
+            if step > self._step0 and elapsed > 0:
+                tf.summary.scalar("speed/iterations_per_second", (step - self._step0) / elapsed,
+                                  description="Training iterations per second since the run "
+                                              "(re)started.")
+            status = self.status.report(step) if self.status is not None else None
+            grid = self.grid.render(self.sample_fn)
+            if grid is not None:
+                tf.summary.image("samples", grid[None], max_outputs=1)
+        self.writer.flush()
+        if status is not None:
+            self.status.record(status, means)
+        self._sums, self._count = {}, 0
+        if grid is not None:
+            os.makedirs(self.sample_dir, exist_ok=True)
+            tf.io.write_file(os.path.join(self.sample_dir, f"step_{step:08d}.png"),
+                             tf.io.encode_png(grid))
+
+    def on_train_end(self, logs=None):
+        if self._count:
+            self.write(_iteration(self.model))
 
 
 METRICS_JSONL = "metrics.jsonl"

@@ -532,11 +532,14 @@ def _train(exp):
         callbacks_lib.NonFiniteGuard(exp.manager),
         checkpointer,
         callbacks_lib.SummaryCallback(
-            os.path.join(exp.model_dir, "train"), spec.summary_every, generate, trainer.z_dim,
-            trainer.num_classes, seed=seed, class_names=getattr(exp.data, "class_names", None),
-            images_per_iteration=exp.images_per_iteration,
-            eval_seconds_fn=(None if evaluation is None else
-                             lambda: (evaluation.last_result or {}).get("seconds")),
+            os.path.join(exp.model_dir, "train"), spec.summary_every, generate,
+            callbacks_lib.SampleGrid(trainer.z_dim, trainer.num_classes, seed=seed,
+                                     class_names=getattr(exp.data, "class_names", None)),
+            callbacks_lib.StatusLine(
+                os.path.join(exp.model_dir, callbacks_lib.METRICS_JSONL),
+                images_per_iteration=exp.images_per_iteration,
+                eval_seconds_fn=(None if evaluation is None else
+                                 lambda: (evaluation.last_result or {}).get("seconds"))),
             real_images=_first_images(exp.data, seed)),
     ]
     if evaluation is not None:
