@@ -157,6 +157,35 @@ class StandardGANTest(tf.test.TestCase):
             self.assertGreater(np.abs(seeds[i] - seeds[0]).max(), 0.1)
 
 
+class StepsPerExecutionArgumentTest(tf.test.TestCase):
+    """The trainer's `steps_per_execution` argument: K iterations per call of `fit`'s function,
+    the same updates as one per call; a bad value is named."""
+
+    def test_k_iterations_per_call_and_the_same_updates(self):
+        x, y = _batch()
+        calls, weights = [], []
+        for k in (1, 2):
+            trainer = _make(StandardGAN, steps_per_execution=k)
+            self.assertEqual(trainer.steps_per_execution, k)
+            counter = keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda batch, logs: calls[-1].append(batch))
+            calls.append([])
+            trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,
+                        steps_per_epoch=4, verbose=0, callbacks=[counter])
+            self.assertEqual(int(trainer.iteration.numpy()), 4)
+            weights.append([v.numpy() for v in trainer.discriminator.trainable_variables])
+        self.assertEqual([len(c) for c in calls], [4, 2])
+        for a, b in zip(*weights):
+            self.assertAllClose(a, b, atol=1e-6)
+
+    def test_bad_value_is_named(self):
+        for bad in (0, 1.5):
+            with self.assertRaisesRegex(ValueError, rf"steps_per_execution must be an integer "
+                                                    rf">= 1, got {bad}"):
+                StandardGAN(TinyGenerator(num_classes=C), TinyDiscriminator(C), z_dim=4,
+                            num_classes=C, steps_per_execution=bad)
+
+
 class RobGANTest(tf.test.TestCase):
 
     def test_d_step_matches_reference_pgd_then_update(self):

@@ -94,6 +94,10 @@ class GANTrainer(keras_workarounds.FitModel):
         ema: None, or a `tfgan_fast.algorithms.ema.GeneratorEMA` (`run.ema`) that each
             iteration updates, attached to G and its average before the first `fit`; it is
             checkpointed with the trainer.
+        steps_per_execution: iterations per call of the training function (Keras'
+            `compile(steps_per_execution=...)`, which this sets unless `compile` is given its
+            own). A run lowers it after its restore when it must, so that executions end on
+            its intervals (`set_steps_per_execution`).
 
     A combination that cannot work raises ValueError here, naming the parts (e.g. a free
     adversarial perturbation with a gradient penalty, whose own pass hides the input gradient).
@@ -102,8 +106,13 @@ class GANTrainer(keras_workarounds.FitModel):
     def __init__(self, generator, discriminator, z_dim, num_classes, n_disc=1, seed=0,
                  latent_sampler=normal_latents, loss=None, real_transform=None, d_replays=1,
                  latent_transform=None, batch=None, penalty=None, replay_update="joint",
-                 update_order="alternating", augment=None, ema=None, **kwargs):
+                 update_order="alternating", augment=None, ema=None, steps_per_execution=1,
+                 **kwargs):
         super().__init__(**kwargs)
+        if int(steps_per_execution) != steps_per_execution or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be an integer >= 1, got "
+                             f"{steps_per_execution!r}")
+        self._requested_steps_per_execution = int(steps_per_execution)
         if n_disc < 1:
             raise ValueError(f"n_disc must be >= 1, got {n_disc}")
         if d_replays < 1:
@@ -215,6 +224,7 @@ class GANTrainer(keras_workarounds.FitModel):
         return self.n_disc
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
+        kwargs.setdefault("steps_per_execution", self._requested_steps_per_execution)
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer

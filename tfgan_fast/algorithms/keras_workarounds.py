@@ -23,8 +23,10 @@ class FitModel(keras.Model):
 
     def set_steps_per_execution(self, k):
         """Runs `k` iterations per call of the training function from the next `fit` on (traced
-        anew there). The run sets it once it knows its start and its callbacks' intervals
-        (`run.experiment.effective_steps_per_execution`), after the model is built and restored."""
+        anew there). The trainer takes its first value as a constructor argument; a run lowers
+        it with this once it knows where it starts (after the restore, which may fall back to an
+        older checkpoint) and its callbacks' intervals
+        (`run.experiment.effective_steps_per_execution`)."""
         self.steps_per_execution = int(k)
         self.train_function = None
 
