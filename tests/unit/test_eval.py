@@ -486,6 +486,32 @@ class EvaluatorTest(tf.test.TestCase):
                                        batch_size=100, real_data=self.ds, real_split="train",
                                        stats_cache_dir=self.cache, progress=False, **kwargs)
 
+    def test_a_data_source_class_is_built_by_the_evaluator(self):
+        """`Evaluator.real_data = @eval/ImageFolder` (no parentheses) hands the evaluator the
+        class: it must build it, not take the class for a data source."""
+        real = self.ds
+        built = []
+
+        class RealData:  # a data source whose `name` is a property, as ImageFolder's is
+            augment = False
+
+            def __init__(self):
+                built.append(self)
+
+            @property
+            def name(self):
+                return "real_data"
+
+            def make(self, batch_size, seed=0, repeat=False, **kwargs):
+                del seed, repeat, kwargs
+                return real.unbatch().batch(batch_size)
+
+        ev = self._evaluator()
+        ev.real_data = RealData
+        self.assertEqual(ev.real_stats["num_images"], 600)
+        self.assertLen(built, 1)
+        self.assertEqual(ev.real_stats["dataset"], "real_data")
+
     def test_evaluate_returns_metrics_consistent_with_the_parts(self):
         ev = self._evaluator()
         good = ev.evaluate(_generator(), 4, 3, seed=5)

@@ -9,6 +9,7 @@ Gin: `Evaluator.classifier = @SavedModelClassifier()` with `SavedModelClassifier
 `Evaluator.real_data = @eval/FashionMNIST` with `eval/FashionMNIST.augment = False`.
 """
 
+import inspect
 import time
 
 import gin
@@ -153,9 +154,11 @@ class Evaluator:
                     f"{self.real_stats_path} has no per-class statistics, needed for "
                     "intra_class (tools/compute_fid_stats.py --per_class)")
         elif self.real_data is not None:
-            if callable(self.real_data) and not hasattr(self.real_data, "make"):
-                # A factory (`@eval/TFDSImages` without parentheses): built here, after the
-                # training data, so that a missing data set is reported as the user's source.
+            if inspect.isclass(self.real_data) or (callable(self.real_data)
+                                                   and not hasattr(self.real_data, "make")):
+                # A factory (`@eval/TFDSImages` without parentheses, which gin passes as the
+                # class): built here, after the training data, so that a missing data set is
+                # reported as the user's source.
                 self.real_data = self.real_data()
             record, _ = stats_lib.load_or_compute(
                 self.real_data, classifier, self.real_split, cache_dir=self.stats_cache_dir,
