@@ -120,6 +120,37 @@ class ImageFolderTest(tf.test.TestCase):
             ImageFolder(root, verbose=False)
 
 
+    def test_splits_hold_out_a_fixed_share_of_each_class_by_file_name(self):
+        import zlib  # pylint: disable=import-outside-toplevel
+        root = os.path.join(self.get_temp_dir(), "split")
+        for cls in ("a", "b"):
+            for k in range(60):
+                _write(f"{root}/{cls}/{k:02d}.png", 4, 4, value=k)
+        whole = ImageFolder(root, resolution=4, verbose=False)
+        train = ImageFolder(root, resolution=4, split="train", test_fraction=0.2, verbose=False)
+        test = ImageFolder(root, resolution=4, split="test", test_fraction=0.2, verbose=False)
+        # pylint: disable=protected-access
+        self.assertEqual(set(train._paths) | set(test._paths), set(whole._paths))
+        self.assertEqual(set(train._paths) & set(test._paths), set())
+        # The rule by hand: the CRC-32 of "a/07.png" etc. decides, not the order on disk.
+        want = {f"{root}/{c}/{k:02d}.png" for c in ("a", "b") for k in range(60)
+                if zlib.crc32(f"{c}/{k:02d}.png".encode()) % 10000 < 2000}
+        self.assertEqual(set(test._paths), want)
+        for label in (0, 1):
+            self.assertBetween(int((test._labels == label).sum()), 4, 24)  # ~12 of 60
+        self.assertIn("(test split)", test.summary())
+        for bad, message in (({"split": "val"}, r"ImageFolder.split must be 'all', 'train' or "
+                                                r"'test', got 'val'"),
+                             ({"test_fraction": 1.0}, r"ImageFolder.test_fraction must be in "
+                                                      r"\(0, 1\), got 1.0")):
+            with self.assertRaisesRegex(ValueError, message):
+                ImageFolder(root, resolution=4, verbose=False, **bad)
+        _write(f"{root}/tiny/only.png", 4, 4)
+        split = "test" if zlib.crc32(b"tiny/only.png") % 10000 >= 2000 else "train"
+        with self.assertRaisesRegex(DataError, rf"class folder '.*tiny' has no images in its "
+                                               rf"'{split}' split"):
+            ImageFolder(root, resolution=4, split=split, test_fraction=0.2, verbose=False)
+
     def test_trains_through_the_shipped_gin_file(self):
         root = self._tree()
         model_dir = os.path.join(self.get_temp_dir(), "run")

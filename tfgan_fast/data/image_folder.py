@@ -10,11 +10,17 @@ At start-up every file's first bytes are checked against the PNG and JPEG signat
 that fails (empty, truncated to nothing, not an image) is skipped and counted, or with
 `on_corrupt = 'fail'` stops the run naming its path. A file whose header is fine but whose data
 is damaged fails when its batch is decoded: skipped with its batch (`'skip'`), or an error.
+
+`split = 'train'` or `'test'` holds out a fixed `test_fraction` of each class, chosen by a hash
+of each file's path inside the folder: the same files whatever the order, machine or later
+additions to other classes (`tools/train_classifier.py --image_folder` trains a classifier for
+evaluation on the one and tests it on the other).
 """
 from __future__ import annotations
 
 import collections
 import os
+import zlib
 
 import gin
 import numpy as np
@@ -48,12 +54,15 @@ class ImageFolder(base.DataSource):
         on_corrupt: `'skip'` (count and skip files that are not PNG/JPEG) or `'fail'`.
         name: names the data set in logs and the run's data spec.
         verbose: print the start-up summary.
+        split: `'all'` (every image), `'train'` or `'test'` (the held-out `test_fraction` of
+            each class, by a hash of the file's path relative to `path`).
+        test_fraction: the share of each class held out as `'test'`, in (0, 1).
     """
 
     exact_resume = True
 
     def __init__(self, path=gin.REQUIRED, resolution=64, channels=3, on_corrupt="skip",
-                 name=None, verbose=True):
+                 name=None, verbose=True, split="all", test_fraction=0.1):
         if channels not in (1, 3):
             raise ValueError(f"ImageFolder.channels must be 1 or 3, got {channels!r}")
         if on_corrupt not in ("skip", "fail"):
@@ -62,6 +71,13 @@ class ImageFolder(base.DataSource):
         if not isinstance(resolution, int) or resolution < 4:
             raise ValueError(f"ImageFolder.resolution must be an integer >= 4, got "
                              f"{resolution!r}")
+        if split not in ("all", "train", "test"):
+            raise ValueError(f"ImageFolder.split must be 'all', 'train' or 'test', got "
+                             f"{split!r}")
+        if not 0 < test_fraction < 1:
+            raise ValueError(f"ImageFolder.test_fraction must be in (0, 1), got "
+                             f"{test_fraction!r}")
+        self.split, self.test_fraction = split, float(test_fraction)
         self.path = os.path.expanduser(str(path))
         self.resolution, self.channels, self.on_corrupt = resolution, channels, on_corrupt
         self._name = name or os.path.basename(os.path.normpath(self.path))
@@ -101,12 +117,23 @@ class ImageFolder(base.DataSource):
             if not good:
                 raise DataError(f"ImageFolder: class folder {folder!r} has no readable "
                                 f"{'/'.join(e[1:] for e in EXTENSIONS)} images")
+            if self.split != "all":
+                good = [f for f in good if self._held_out(f) == (self.split == "test")]
+                if not good:
+                    raise DataError(f"ImageFolder: class folder {folder!r} has no images in "
+                                    f"its {self.split!r} split (test_fraction "
+                                    f"{self.test_fraction}): it needs more images")
             paths.extend(good)
             labels.extend([label] * len(good))
         self.class_names = tuple(classes)
         self._paths = np.asarray(paths)
         self._labels = np.asarray(labels, np.int32)
         self.corrupt_files = corrupt
+
+    def _held_out(self, file_path):
+        """Whether `file_path` is in the test split: a hash of its path inside the folder."""
+        relative = os.path.relpath(file_path, self.path).replace(os.sep, "/")
+        return zlib.crc32(relative.encode("utf-8")) % 10000 < round(self.test_fraction * 10000)
 
     # --- data-source interface -------------------------------------------------------------
 
@@ -145,7 +172,8 @@ class ImageFolder(base.DataSource):
         sample = self._preprocess(tf.constant(self._paths[:min(16, len(self._paths))]))
         lo, hi = float(tf.reduce_min(sample)), float(tf.reduce_max(sample))
         mode = "RGB" if self.channels == 3 else "grayscale"
-        lines = [f"ImageFolder {self.path}: {len(self._paths)} images in "
+        split = "" if self.split == "all" else f" ({self.split} split)"
+        lines = [f"ImageFolder {self.path}{split}: {len(self._paths)} images in "
                  f"{self.num_classes} classes ({per_class}); {self.resolution}x"
                  f"{self.resolution} {mode}; pixels in [{lo:.2f}, {hi:.2f}] after "
                  "preprocessing (first images)."]
