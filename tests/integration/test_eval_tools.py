@@ -238,6 +238,7 @@ class ImageFolderClassifierTest(tf.test.TestCase):
                   "Evaluator.classifier = @SavedModelClassifier()",
                   f"SavedModelClassifier.path = '{out}'", "run.train_steps = 2",
                   "run.eval_every = 2", "run.batch_size = 8", "Evaluator.num_samples = 64",
+                  "Evaluator.final_num_samples = 64", "Evaluator.fid_num_samples = 64",
                   "ResNetGenerator.width = 8", "ResNetDiscriminator.width = 8",
                   "run.mixed_precision = None"]
         env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
