@@ -1,38 +1,14 @@
 """StandardGAN and RobGAN train one step on every architecture they are used with, on one device
 and on 2 replicas (the hand-computed updates are in tests/unit/test_baselines.py)."""
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tests.support import strategies
-from tests.support.tiny_nets import TinyDiscriminator, TinyGenerator
+from tests.support.baselines import B, C, batch, make_trainer
 from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import RobGAN, StandardGAN
 from tfgan_fast.nets import ResNetDiscriminator, ResNetGenerator
-
-
-B, C = 8, 3
-
-
-def _batch(n=B, seed=0, size=4, channels=1):
-    rng = np.random.RandomState(seed)
-    return (rng.uniform(-1, 1, (n, size, size, channels)).astype("float32"),
-            rng.randint(0, C, n).astype("int32"))
-
-
-def _make(cls, strategy=None, g_net=None, d_net=None, image_shape=(4, 4, 1), d_lr=0.1,
-          g_lr=0.05, batch=B, **kwargs):
-    strategy = strategy or tf.distribute.get_strategy()
-    keras.utils.set_random_seed(0)
-    with strategy.scope():
-        trainer = cls(g_net or TinyGenerator(num_classes=C), d_net or TinyDiscriminator(C),
-                      z_dim=4, num_classes=C, seed=3, **kwargs)
-        trainer.compile(g_optimizer=keras.optimizers.SGD(g_lr),
-                        d_optimizer=keras.optimizers.SGD(d_lr))
-        trainer.build_all(batch // strategy.num_replicas_in_sync, image_shape)
-        strategy.run(trainer.initialize_state)
-    return trainer
 
 
 class ArchitecturesTest(tf.test.TestCase):
@@ -52,7 +28,7 @@ class ArchitecturesTest(tf.test.TestCase):
             (RobGAN, {"pgd_steps": 1}, "ac", False, mirrored),
             (RobGAN, {"pgd_steps": 1}, "ac", True, default),
         ]
-        x, y = _batch(B, size=16, channels=3)
+        x, y = batch(B, size=16, channels=3)
         for cls, kwargs, head, attention, strategy in cases:
             if strategy is None:
                 continue
@@ -68,8 +44,8 @@ class ArchitecturesTest(tf.test.TestCase):
                 d_net = ResNetDiscriminator(resolution=16, channels=3, width=8, num_classes=C,
                                             head=head, spectral_norm=True,
                                             learnable_shortcut="auto", **layout.get("d", {}))
-            trainer = _make(cls, strategy, g_net, d_net, image_shape=(16, 16, 3), d_lr=1e-3,
-                            g_lr=1e-3, batch=B, **kwargs)
+            trainer = make_trainer(cls, strategy, g_net, d_net, image_shape=(16, 16, 3),
+                                   d_lr=1e-3, g_lr=1e-3, batch_size=B, **kwargs)
             d_before = [v.numpy() for v in trainer.discriminator.trainable_variables]
             g_before = [v.numpy() for v in trainer.generator.trainable_variables]
             history = trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1,

@@ -5,34 +5,12 @@ import keras
 import tensorflow as tf
 
 from tests.support import strategies
+from tests.support.baselines import B, C, batch, make_trainer
 from tests.support.tiny_nets import TinyDiscriminator, TinyGenerator
 from tfgan_fast.algorithms import real_inputs as attacks
 from tfgan_fast.algorithms import losses
 from tfgan_fast.algorithms import RobGAN, StandardGAN
 from tfgan_fast.runtime.randomness import Salt
-
-B, C = 8, 3
-
-
-def _batch(n=B, seed=0, size=4, channels=1):
-    rng = np.random.RandomState(seed)
-    return (rng.uniform(-1, 1, (n, size, size, channels)).astype("float32"),
-            rng.randint(0, C, n).astype("int32"))
-
-
-def _make(cls, strategy=None, g_net=None, d_net=None, image_shape=(4, 4, 1), d_lr=0.1,
-          g_lr=0.05, batch=B, **kwargs):
-    strategy = strategy or tf.distribute.get_strategy()
-    keras.utils.set_random_seed(0)
-    with strategy.scope():
-        trainer = cls(g_net or TinyGenerator(num_classes=C), d_net or TinyDiscriminator(C),
-                      z_dim=4, num_classes=C, seed=3, **kwargs)
-        trainer.compile(g_optimizer=keras.optimizers.SGD(g_lr),
-                        d_optimizer=keras.optimizers.SGD(d_lr))
-        trainer.build_all(batch // strategy.num_replicas_in_sync, image_shape)
-        strategy.run(trainer.initialize_state)
-    return trainer
-
 
 def _fit(trainer, x, y, steps=1):
     trainer.fit(tf.data.Dataset.from_tensors((x, y)).repeat(), epochs=1, steps_per_epoch=steps,
@@ -122,8 +100,8 @@ class PGDTest(tf.test.TestCase):
 class StandardGANTest(tf.test.TestCase):
 
     def test_d_step_matches_hand_written_hinge_update(self):
-        trainer = _make(StandardGAN, n_disc=1)
-        x, y = _batch()
+        trainer = make_trainer(StandardGAN, n_disc=1)
+        x, y = batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
         rng = trainer.step_random()
         fakes = trainer.generator(trainer.sample_latents(B, Salt.D_LATENTS, rng),
@@ -142,9 +120,9 @@ class StandardGANTest(tf.test.TestCase):
             self.assertAllClose(v, w - 0.1 * g, atol=1e-6)
 
     def test_n_disc_d_updates_per_g_update_each_with_its_own_batches(self):
-        trainer = _make(StandardGAN, n_disc=5)
+        trainer = make_trainer(StandardGAN, n_disc=5)
         self.assertEqual(trainer.real_batches_per_iteration, 5)
-        x, y = _batch(5 * B)
+        x, y = batch(5 * B)
         _fit(trainer, x, y, steps=2)
         self.assertEqual(int(trainer.d_optimizer.iterations.numpy()), 10)
         self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 2)
@@ -162,10 +140,10 @@ class StepsPerExecutionArgumentTest(tf.test.TestCase):
     the same updates as one per call; a bad value is named."""
 
     def test_k_iterations_per_call_and_the_same_updates(self):
-        x, y = _batch()
+        x, y = batch()
         calls, weights = [], []
         for k in (1, 2):
-            trainer = _make(StandardGAN, steps_per_execution=k)
+            trainer = make_trainer(StandardGAN, steps_per_execution=k)
             self.assertEqual(trainer.steps_per_execution, k)
             counter = keras.callbacks.LambdaCallback(
                 on_train_batch_end=lambda batch, logs: calls[-1].append(batch))
@@ -189,8 +167,8 @@ class StepsPerExecutionArgumentTest(tf.test.TestCase):
 class RobGANTest(tf.test.TestCase):
 
     def test_d_step_matches_reference_pgd_then_update(self):
-        trainer = _make(RobGAN, n_disc=1, pgd_steps=2, radius=0.05, tau=0.02)
-        x, y = _batch()
+        trainer = make_trainer(RobGAN, n_disc=1, pgd_steps=2, radius=0.05, tau=0.02)
+        x, y = batch()
         d0 = [v.numpy() for v in trainer.discriminator.trainable_variables]
         loss = losses.RobGANLoss()
         start = attacks.uniform_delta([B, 4, 4, 1], 0.05,
@@ -222,8 +200,8 @@ class RobGANTest(tf.test.TestCase):
             self.assertAllClose(v, w - 0.1 * g.numpy(), atol=1e-5)
 
     def test_n_disc_5_does_5_d_updates_per_g_update(self):
-        trainer = _make(RobGAN, n_disc=5, pgd_steps=3, radius=0.006, tau=0.002)
-        x, y = _batch(5 * B)
+        trainer = make_trainer(RobGAN, n_disc=5, pgd_steps=3, radius=0.006, tau=0.002)
+        x, y = batch(5 * B)
         _fit(trainer, x, y, steps=1)
         self.assertEqual(int(trainer.d_optimizer.iterations.numpy()), 5)
         self.assertEqual(int(trainer.g_optimizer.iterations.numpy()), 1)
@@ -232,9 +210,9 @@ class RobGANTest(tf.test.TestCase):
         mirrored = strategies.two_cpu_mirrored()
         if mirrored is None:
             self.skipTest("needs 2 logical CPUs (tests/conftest.py)")
-        x, y = _batch(2 * B)
-        one = _make(RobGAN, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
-        two = _make(RobGAN, mirrored, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
+        x, y = batch(2 * B)
+        one = make_trainer(RobGAN, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
+        two = make_trainer(RobGAN, mirrored, n_disc=2, pgd_steps=2, radius=0.05, tau=0.02)
         _fit(one, x, y, steps=2)
         # Each replica takes half of the fed batch and cuts it into n_disc chunks; feed the
         # rows so that D step k sees the same global real batch as on one device.
