@@ -53,10 +53,10 @@ def _checkpoint_steps(model_dir):
 
 
 @pytest.mark.slow
-class KillAndResumeTest(tf.test.TestCase):
+class _KillAndResume(tf.test.TestCase):
     """SIGKILL at random moments (mid-step or mid-save; three on one device, one on two
     replicas), then the same command: the final checkpoint equals the uninterrupted run's bit
-    for bit."""
+    for bit. (Two test classes, so that a parallel run gives them two processes.)"""
 
     STEPS = 24  # long enough that each kill lands well before the end
 
@@ -107,12 +107,18 @@ class KillAndResumeTest(tf.test.TestCase):
         self.assertEqual([k for k in want if not np.array_equal(want[k], got[k])], [])
         return model_dir, log
 
+
+class TwoReplicaKillAndResumeTest(_KillAndResume):
+
     def test_two_replicas_sigkill_then_resume_ends_bit_identical(self):
-        # One kill here (three on one device below): the suite's time goes to multi-worker
-        # kills as well (tests/integration/test_multiworker.py).
+        # One kill here (three on one device): the suite's time goes to multi-worker kills as
+        # well (tests/integration/test_multiworker.py).
         env = dict(_env(), TFGAN_FAST_TEST_CPUS="2")
         self._kill_and_resume("two_replicas", env,
-                          ["make_strategy.devices = ['/cpu:0', '/cpu:1']"], kills=1)
+                              ["make_strategy.devices = ['/cpu:0', '/cpu:1']"], kills=1)
+
+
+class KillAndResumeTest(_KillAndResume):
 
     def test_sigkill_then_resume_reaches_same_final_step(self):
         model_dir, log = self._kill_and_resume("one_device", _env())
