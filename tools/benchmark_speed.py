@@ -480,7 +480,7 @@ def _vector_benchmark():
                 exp = experiment.build(model_dir)
             first = first or exp
             trainer = exp.trainer
-            trainer.steps_per_execution, trainer.train_function = k, None
+            trainer.set_steps_per_execution(k)
             per_replica = exp.local_batch
             dataset = exp.strategy.distribute_datasets_from_function(
                 lambda ctx, n=per_replica: exp.data.make(n, seed=0, input_context=ctx))

@@ -96,8 +96,8 @@ class GANTrainer(keras_workarounds.FitModel):
             checkpointed with the trainer.
         steps_per_execution: iterations per call of the training function (Keras'
             `compile(steps_per_execution=...)`, which this sets unless `compile` is given its
-            own). A run lowers it after its restore when it must, so that executions end on
-            its intervals (`set_steps_per_execution`).
+            own). `run.experiment` builds with 1 and sets `run.steps_per_execution` (lowered
+            to end executions on its intervals) after the restore (`set_steps_per_execution`).
 
     A combination that cannot work raises ValueError here, naming the parts (e.g. a free
     adversarial perturbation with a gradient penalty, whose own pass hides the input gradient).

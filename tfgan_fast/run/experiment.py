@@ -245,9 +245,10 @@ def _build(spec, model_dir, write_dir, strategy, policy_reason, setup_only, chec
         g_net = make_generator()
         d_net = spec.discriminator(resolution=height, channels=channels,
                                    num_classes=num_classes)
+        # One iteration per execution until `_train` knows the start and the intervals: the
+        # dry run, --budget's timing and the tools time single iterations of this trainer.
         trainer = spec.algorithm(g_net, d_net, z_dim=z_dim, num_classes=num_classes,
-                                 seed=spec.seed, ema=spec.ema,
-                                 steps_per_execution=spec.steps_per_execution)
+                                 seed=spec.seed, ema=spec.ema)
         trainer.compile(g_optimizer=spec.g_optimizer(trainer.iteration),
                         d_optimizer=spec.d_optimizer(trainer.iteration),
                         jit_compile=spec.jit_compile, run_eagerly=spec.run_eagerly)
@@ -561,9 +562,9 @@ def _train(exp):
                   f"executions end at iteration {exp.train_steps} and on every checkpoint, "
                   f"summary and evaluation (intervals {sorted(set(i for i in intervals if i))}"
                   f", starting at {exp.start_step}).", flush=True)
-            # Only now: the restore may have fallen back to an older checkpoint (an unreadable
-            # newest one), which moves the start and so the executions' grid.
-            trainer.set_steps_per_execution(k)
+        # Only now: the restore may have fallen back to an older checkpoint (an unreadable
+        # newest one), which moves the start and so the executions' grid.
+        trainer.set_steps_per_execution(k)
     if spec.progress:
         cbs.append(callbacks_lib.StartupCallback())
         cbs.append(callbacks_lib.ProgressCallback(exp.train_steps))
