@@ -51,13 +51,16 @@ def main(argv):
     from tfgan_fast.eval import small_classifier  # pylint: disable=import-outside-toplevel
     from tfgan_fast.eval import stats  # pylint: disable=import-outside-toplevel
 
-    dataset = FLAGS.dataset
     if FLAGS.image_folder:
-        dataset = f"folder:{FLAGS.image_folder},channels={FLAGS.channels}"
-    train = stats.named_data_source(dataset, "train", FLAGS.resolution)
-    test = stats.named_data_source(dataset, "test", FLAGS.resolution)
-    name = (os.path.basename(os.path.normpath(FLAGS.image_folder)) if FLAGS.image_folder
-            else FLAGS.dataset)
+        from tfgan_fast import data  # pylint: disable=import-outside-toplevel
+        train, test = (data.ImageFolder(path=FLAGS.image_folder, resolution=FLAGS.resolution or 32,
+                                        channels=FLAGS.channels, split=split, verbose=False)
+                       for split in ("train", "test"))
+        name = train.name  # the folder's name
+    else:
+        train = stats.named_data_source(FLAGS.dataset, "train", FLAGS.resolution)
+        test = stats.named_data_source(FLAGS.dataset, "test", FLAGS.resolution)
+        name = FLAGS.dataset
     t0 = time.time()
     model, accuracy, num_train, num_test = small_classifier.train_small_classifier(
         train, test, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,

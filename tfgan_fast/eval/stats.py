@@ -250,17 +250,11 @@ def named_data_source(name, split="train", resolution=None):
 
     Args:
         name: "fashion_mnist", "quickstart" (the shipped Fashion-MNIST subset; train only),
-            "cifar10", "cifar100", another TFDS image classification set, or
-            "folder:PATH[,channels=1]" (an `ImageFolder`; its splits hold out a tenth of each
-            class by a hash of the file names).
+            "cifar10", "cifar100", or another TFDS image classification set.
         split: "train" / "test".
         resolution: output size (default: 32 for the Fashion-MNIST sets, native for TFDS).
     """
     from tfgan_fast import data  # pylint: disable=import-outside-toplevel  # TFDS import is slow
-    if name.startswith("folder:"):
-        folder, _, channels = name[len("folder:"):].partition(",channels=")
-        return data.ImageFolder(path=folder, resolution=resolution or 32,
-                                channels=int(channels or 3), split=split, verbose=False)
     if name in ("quickstart", "quickstart_fashion_mnist"):
         if split != "train":
             raise ValueError("the quickstart subset has only a train split")
