@@ -33,6 +33,32 @@ class ArithmeticTest(tf.test.TestCase):
         self.assertAlmostEqual(race.time_to_reach([(1.0, math.nan), (2.0, 80.0), (4.0, 40.0)],
                                                   60.0), 3.0)
 
+    def test_timing_warms_every_config_after_all_builds_and_records_each_round(self):
+        calls = []
+
+        def fake_build(config):
+            calls.append(("build", config.name))
+
+            def run(n):
+                calls.append((config.name, n))
+                return [0.1 if config.name == "a" else 0.3] * n
+            return run, 10
+
+        original = race._build_for_timing  # pylint: disable=protected-access
+        race._build_for_timing = fake_build  # pylint: disable=protected-access
+        try:
+            got = race.measure_speeds([race.parse_config(f"a={RACE_TINY['fastgan']}"),
+                                       race.parse_config(f"b={RACE_TINY['sngan']}")],
+                                      rounds=2, iterations=4, warmup=2, log=lambda _: None)
+        finally:
+            race._build_for_timing = original  # pylint: disable=protected-access
+        # Both built, then both warmed (warmup + 1 untimed), then two interleaved timed rounds.
+        self.assertEqual(calls, [("build", "a"), ("build", "b"), ("a", 3), ("b", 3),
+                                 ("a", 4), ("b", 4), ("a", 4), ("b", 4)])
+        self.assertAlmostEqual(got["a"]["s_per_it"], 0.1)
+        self.assertEqual(got["b"]["rounds"], [0.3, 0.3])
+        self.assertEqual(got["b"]["configured_steps"], 10)
+
     def test_specs_and_their_errors(self):
         c = race.parse_config(f"fast={RACE_TINY['fastgan']}+{RACE_TINY['sngan']}", ["run.seed = 1"])
         self.assertEqual((c.name, c.gin_files, c.gin_params),
