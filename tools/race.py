@@ -12,7 +12,8 @@ against equivalent wall-clock (docs/race.md).
 2. With `--tune_lrs`: runs every config at every point of the same grid (each learning rate
    under each schedule shape of `--tune_schedules`) for `--tune_budget_seconds` equivalent
    seconds, seed 0, in `RACE_DIR/tuning/<name>/<point>/`, and chooses each config's point with
-   the lowest mean FID over its last `--last` evaluations (`tuning.md`, `tuning.csv`).
+   the lowest mean FID over its last `--last` evaluations (`tuning.md`, `tuning.csv`,
+   `tuning.png`).
 3. Trains each config (at its chosen point) for budget / (s/it) iterations once per seed
    (`--seeds`; `run.seed` 0 .. N-1) in `RACE_DIR/<name>/seed_<s>/`, an ordinary resumable
    `python -m tfgan_fast.train` run evaluated at `--num_evals` evenly spaced iterations.

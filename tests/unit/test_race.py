@@ -321,6 +321,11 @@ class ProtocolTest(tf.test.TestCase):
         self.assertEqual(len(rows), 8)
         self.assertEqual([r["point"] for r in rows if r["chosen"] == "True"],
                          ["own_lr0.001", "constant_lr0.001"])
+        # What tuning.png draws: scores by lr per schedule (b's failed point left out).
+        curves, chosen = race.tuning_curves(state)
+        self.assertEqual(curves["a"]["constant"], [(1e-4, 65.0), (1e-3, 109 / 3)])
+        self.assertEqual(curves["b"]["constant"], [(1e-3, 45.0)])
+        self.assertEqual(chosen, {"a": (1e-3, 106 / 3), "b": (1e-3, 45.0)})
         # Seed s: 70+s, 60+s, 50+2s, 40+4s: finals 50 and 52.33 -> 51.17 ± 1.65.
         self.assertIn("| a | own_lr0.001 | 0.500 | 40 | 20.0 s | 2/2 | 51.17 ± 1.65 |",
                       race_table)

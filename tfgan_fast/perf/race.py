@@ -56,6 +56,7 @@ PR_PLOT_FILE = "race_precision_recall.png"
 TABLE_FILE = "race.md"
 TUNING_CSV_FILE = "tuning.csv"
 TUNING_TABLE_FILE = "tuning.md"
+TUNING_PLOT_FILE = "tuning.png"
 TUNING_DIR = "tuning"
 HPARAMS_DIR = "hparams"
 LOG_FILE = "train.log"
@@ -798,6 +799,68 @@ def tuning_table(state):
     return "\n".join(lines) + "\n"
 
 
+def tuning_curves(state):
+    """`{config: {schedule: [(lr, score), ...] sorted by lr}}` of the finished grid points with a
+    score, and `{config: (lr, score)}` of each config's chosen point: what `plot_tuning` draws."""
+    curves, chosen = {}, {}
+    for r in tuning_rows(state):
+        if r["status"] != "done" or r["score"] is None:
+            continue
+        curves.setdefault(r["config"], {}).setdefault(r["schedule"], []).append(
+            (r["lr"], r["score"]))
+        if r["chosen"]:
+            chosen[r["config"]] = (r["lr"], r["score"])
+    for by_schedule in curves.values():
+        for points in by_schedule.values():
+            points.sort()
+    return curves, chosen
+
+
+def plot_tuning(state, path, title=None):
+    """The tuning grid as a figure: each config's score against the learning rate (log axis),
+    one line per schedule shape, the chosen point ringed (matplotlib, PNG). None when no point
+    has a score."""
+    curves, chosen = tuning_curves(state)
+    if not curves:
+        return None
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    import matplotlib.ticker  # pylint: disable=import-outside-toplevel
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.4), dpi=100)
+    styles = ["-", "--", ":", "-."]
+    shapes = sorted({shape for c in curves.values() for shape in c})
+    for i, (name, by_schedule) in enumerate(curves.items()):
+        color = f"C{i % 10}"
+        for shape, points in by_schedule.items():
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
+                    color=color, linestyle=styles[shapes.index(shape) % len(styles)],
+                    label=f"{name}, {shape}")
+        if name in chosen:
+            ax.plot(*chosen[name], marker="o", markersize=11, markerfacecolor="none",
+                    markeredgecolor=color, linestyle="none")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.set_xticks(sorted({p[0] for c in curves.values() for ps in c.values() for p in ps}))
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
+    ax.set_xlabel("learning rate (G and D)")
+    last = state.get("last", DEFAULT_LAST)
+    ax.set_ylabel(f"score: mean FID over the last {last} evaluations")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    budget = state["tuning"]["budget_seconds"]
+    ax.set_title(title or f"tuning at {_minutes(budget)} equivalent per point (ringed: chosen)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_hparams(job, rows, last):
     """TensorBoard HParams summaries of a finished run in `<run dir>/hparams`: its config,
     phase, seed, learning rate and schedule, and its final metrics (`final_metrics`) as
@@ -848,14 +911,16 @@ def write_results(race_dir, state, baselines=(), title=None, target_fid=None):
         table = f"Measured with {next(iter(conventions))}.\n\n" + table
     with open(os.path.join(race_dir, TABLE_FILE), "w", encoding="utf-8") as f:
         f.write(table)
-    if rows:
-        try:
+    try:
+        if tuning:
+            plot_tuning(state, os.path.join(race_dir, TUNING_PLOT_FILE))
+        if rows:
             plot(rows, os.path.join(race_dir, PLOT_FILE), classifier_name, title, target)
             plot_precision_recall(_seed_means(rows), os.path.join(race_dir, PR_PLOT_FILE),
                                   classifier_name, title)
-        except ImportError:
-            print("race: no matplotlib, so no race.png (pip install 'tfgan_fast[plot]')",
-                  file=sys.stderr)
+    except ImportError:
+        print("race: no matplotlib, so no race.png or tuning.png (pip install "
+              "'tfgan_fast[plot]')", file=sys.stderr)
     return table, tuning, summaries
 
 
