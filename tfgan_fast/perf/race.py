@@ -300,7 +300,7 @@ def measure_speeds(configs, rounds=3, iterations=5, warmup=2, log=print):
             results[c.name] = {"error": _one_line(e)}
             log(f"race: {c.name} failed before timing: {results[c.name]['error']}")
     # The untimed warm-up is a round of its own, after every build: warmed right after its own
-    # build, each config but the last ran its first timed round 1.4x-3.9x slower than its others.
+    # build, each config but the last ran its first timed round 1.8x-3.9x slower than its others.
     for name, run in runners.items():
         try:
             run(warmup + 1)
