@@ -43,24 +43,24 @@ def main():
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
     fig, ax = plt.subplots(figsize=(8.0, 4.6), dpi=100)
-    sides = {}
+    colours, groups_of_side = {}, {}
     for spec in args.group:
         label, pattern = spec.split("=", 1)
         side = label.split(",")[0]
-        i = list(sides).index(side) if side in sides else len(sides)
-        sides[side] = sides.get(side, -1) + 1
+        colour = f"C{colours.setdefault(side, len(colours)) % 10}"
+        linestyle = ("-", "--", ":")[groups_of_side.get(side, 0) % 3]
+        groups_of_side[side] = groups_of_side.get(side, 0) + 1
         by_step = load(pattern)
         if not by_step:
             raise SystemExit(f"--group={spec!r}: no eval_<step>.json under {pattern!r}")
         steps = sorted(by_step)
-        color = f"C{i % 10}"
         seeds = max(len(v) for v in by_step.values())
-        ax.plot(steps, [statistics.mean(by_step[s]) for s in steps], marker="o", color=color,
-                linestyle=("-", "--", ":")[sides[side] % 3], label=f"{label} ({seeds} seeds)")
+        ax.plot(steps, [statistics.mean(by_step[s]) for s in steps], marker="o", color=colour,
+                linestyle=linestyle, label=f"{label} ({seeds} seeds)")
         ax.fill_between(steps, [min(by_step[s]) for s in steps],
-                        [max(by_step[s]) for s in steps], color=color, alpha=0.12, linewidth=0)
+                        [max(by_step[s]) for s in steps], color=colour, alpha=0.12, linewidth=0)
         for s in steps:
-            ax.scatter([s] * len(by_step[s]), by_step[s], s=8, color=color, alpha=0.6)
+            ax.scatter([s] * len(by_step[s]), by_step[s], s=8, color=colour, alpha=0.6)
     ax.set_xlabel("iteration (one G update each)")
     ax.set_ylabel("FID (packaged Fashion-MNIST classifier, 10k samples)")
     ax.grid(True, alpha=0.3)

@@ -299,30 +299,27 @@ def measure_speeds(configs, rounds=3, iterations=5, warmup=2, log=print):
         except Exception as e:  # pylint: disable=broad-except  # recorded, the race goes on
             results[c.name] = {"error": _one_line(e)}
             log(f"race: {c.name} failed before timing: {results[c.name]['error']}")
-    # The untimed warm-up is a round of its own, after every build: warmed right after its own
-    # build, each config but the last ran its first timed round 1.8x-3.9x slower than its others.
-    for name, run in runners.items():
-        try:
-            run(warmup + 1)
-        except Exception as e:  # pylint: disable=broad-except
-            results[name] = {"error": _one_line(e)}
-            log(f"race: {name} failed before timing: {results[name]['error']}")
     per_round = {name: [] for name in runners}
     loads = []
-    for r in range(rounds):
+    # Round 0 is the untimed warm-up, after every build: warmed right after its own build, each
+    # config but the last ran its first timed round 1.8x-3.9x slower than its others.
+    for r in range(rounds + 1):
         for name, run in runners.items():
             if name in results:
                 continue
             try:
-                times = run(iterations)
+                times = run(iterations if r else warmup + 1)
             except Exception as e:  # pylint: disable=broad-except
                 results[name] = {"error": _one_line(e)}
-                log(f"race: {name} failed while timing: {results[name]['error']}")
+                log(f"race: {name} failed {'while' if r else 'before'} timing: "
+                    f"{results[name]['error']}")
                 continue
-            per_round[name].append(sum(times) / len(times))
-            loads.append(os.getloadavg()[0])
-        log(f"race: timing round {r + 1}/{rounds}: " + ", ".join(
-            f"{n} {v[-1]:.3f} s/it" for n, v in per_round.items() if v and n not in results))
+            if r:
+                per_round[name].append(sum(times) / len(times))
+                loads.append(os.getloadavg()[0])
+        if r:
+            log(f"race: timing round {r}/{rounds}: " + ", ".join(
+                f"{n} {v[-1]:.3f} s/it" for n, v in per_round.items() if v and n not in results))
     for name, values in per_round.items():
         if name in results:
             continue
